@@ -1,0 +1,81 @@
+"""The `curriscale` command: one Typer app, one module per command group.
+
+Each module in `COMMAND_MODULES` exposes `register(app)`, which adds its commands. The CLI stays
+thin: it parses options, calls a public library function and prints. User mistakes surface as
+`CurriscaleError` and become a one-line message with exit code 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+from curriscale import __version__
+from curriscale.cli import console
+from curriscale.errors import CurriscaleError
+
+COMMAND_MODULES = [
+    "generate",
+    "scorers",
+    "score",
+    "recipes",
+    "build",
+    "inspect",
+    "verify",
+    "export",
+    "train",
+    "grid",
+    "fit",
+    "recommend",
+    "report",
+    "demo",
+]
+
+app = typer.Typer(
+    name="curriscale",
+    help="Build curricula for language-model training and measure what they do to scaling.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"curriscale {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors and final results."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+) -> None:
+    console.set_quiet(quiet)
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"curriscale.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except CurriscaleError as error:
+        console.error(str(error))
+        sys.exit(2)
+    except typer.Abort:
+        console.error("aborted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as error:  # click usage errors arrive here with standalone_mode=False
+        import click
+
+        if isinstance(error, click.exceptions.ClickException):
+            error.show()
+            sys.exit(2)
+        raise

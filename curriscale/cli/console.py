@@ -1,0 +1,43 @@
+"""Shared rich console and progress bars for every CLI command (respects `--quiet`)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+_state = {"quiet": False}
+out = Console()
+err = Console(stderr=True)
+
+
+def set_quiet(quiet: bool) -> None:
+    """Silence informational output and progress bars."""
+    _state["quiet"] = quiet
+
+
+def is_quiet() -> bool:
+    return _state["quiet"]
+
+
+def info(message: str) -> None:
+    """Print an informational line unless `--quiet`."""
+    if not _state["quiet"]:
+        out.print(message)
+
+
+def error(message: str) -> None:
+    """Print a one-line error to stderr."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+
+
+def progress() -> Progress:
+    """A progress bar (disabled under `--quiet`); use as a context manager."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=_state["quiet"],
+        transient=False,
+    )

@@ -1,0 +1,7 @@
+"""`curriscale scorers`."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `scorers` command(s) to the root app."""

@@ -1,0 +1,7 @@
+"""`curriscale train`."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `train` command(s) to the root app."""
