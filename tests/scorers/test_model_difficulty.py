@@ -1,0 +1,83 @@
+"""model_difficulty on a tiny GPT-2 built offline: batched NLLs equal a one-at-a-time reference."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from curriscale.errors import CurriscaleError
+from curriscale.scorers.model_difficulty import ModelDifficulty, resolve_model_path
+
+TEXTS = [
+    "the cat sat on the mat and the dog sat on the log",
+    "a b",
+    "colourless green ideas sleep furiously while the committee deliberates on quantum matters",
+    "x",
+    "the cat sat on the mat",
+]
+
+
+def make_tiny_lm(folder: Path, seed: int) -> Path:
+    """A 2-layer GPT-2 and a word-level tokenizer, saved as an HF folder (no network)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.train_from_iterator(TEXTS, trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]"]))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
+    torch.manual_seed(seed)
+    config = GPT2Config(vocab_size=tok.get_vocab_size(), n_positions=64, n_embd=32, n_layer=2, n_head=2)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory) -> Path:
+    return make_tiny_lm(tmp_path_factory.mktemp("lm"), seed=0)
+
+
+def reference_nll(folder: Path, text: str) -> float:
+    """The plain transformers loop the scorer must agree with: one document, no padding."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    ids = AutoTokenizer.from_pretrained(folder)(text, return_tensors="pt", add_special_tokens=False).input_ids
+    with torch.no_grad():
+        return model(input_ids=ids, labels=ids).loss.item()
+
+
+def test_batched_scores_match_one_document_at_a_time(tiny_lm):
+    scorer = ModelDifficulty(model=str(tiny_lm), batch_tokens=24)  # small budget: several length buckets
+    out = scorer.score(TEXTS)
+    for i, text in enumerate(TEXTS):
+        if len(text.split()) < 2:
+            assert np.isnan(out["model_nll"][i]) and out["n_tokens"][i] == 0
+        else:
+            assert out["model_nll"][i] == pytest.approx(reference_nll(tiny_lm, text), rel=1e-4)
+            assert out["n_tokens"][i] == len(text.split()) - 1
+            assert out["model_nll_p90"][i] >= out["model_nll"][i] * 0.5
+
+
+def test_truncation_window_limits_tokens(tiny_lm):
+    out = ModelDifficulty(model=str(tiny_lm), max_tokens=4).score([TEXTS[0]])
+    assert out["n_tokens"][0] == 3
+    assert out["model_nll"][0] == pytest.approx(reference_nll(tiny_lm, "the cat sat on"), rel=1e-4)
+
+
+def test_learnability_is_small_minus_large_nll(tiny_lm, tmp_path):
+    small = make_tiny_lm(tmp_path / "small", seed=1)
+    scorer = ModelDifficulty(model=str(tiny_lm), small_model=str(small))
+    assert set(scorer.columns()) == {"model_nll", "model_nll_p90", "n_tokens", "learnability"}
+    out = scorer.score([TEXTS[0]])
+    expected = reference_nll(small, TEXTS[0]) - reference_nll(tiny_lm, TEXTS[0])
+    assert out["learnability"][0] == pytest.approx(expected, rel=1e-3, abs=1e-5)
+
+
+def test_unknown_model_spec_names_it(tmp_path):
+    with pytest.raises(CurriscaleError, match="no-such-model"):
+        resolve_model_path(str(tmp_path / "no-such-model"))
+    with pytest.raises(CurriscaleError, match="dtype"):
+        ModelDifficulty(model="x", dtype="float16")
