@@ -10,6 +10,7 @@ The labels form a ladder from simple to complex (`TASK_LADDER`), usable directly
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable
 
@@ -40,6 +41,22 @@ TOPICS = (
 FIELDS = "history biology physics music architecture economics geology politics literature".split()
 ROLES = "king queen captain servant doctor merchant soldier teacher farmer nurse".split()
 RELATIONS = ("mother", "father", "sister", "friend", "teacher", "neighbour")
+
+
+@functools.cache
+def _content_words() -> list[str]:
+    """Common English words past the function words, from wordfreq's packaged list.
+
+    Generators fill some slots with these, so the classifier cannot key on a template's own nouns and
+    must learn the structure of each task type instead.
+    """
+    from wordfreq import top_n_list
+
+    return [w for w in top_n_list("en", 20_000)[300:] if w.isalpha() and len(w) > 3]
+
+
+def _word(r: random.Random) -> str:
+    return r.choice(_content_words())
 
 
 def _simple_prose(r: random.Random) -> str:
@@ -73,7 +90,8 @@ def _utterance(r: random.Random) -> str:
         "it was my fault",
         "we must fight",
     ]
-    line = f"{r.choice(openers)} {r.choice(middles)} {r.choice(endings)}"
+    ending = r.choice(endings) if r.random() < 0.6 else f"the {_word(r)} is {_word(r)}"
+    line = f"{r.choice(openers)} {r.choice(middles)} {ending}"
     return line + r.choice([".", "!", "?", "...", ", my lord.", ", friend!"])
 
 
@@ -106,6 +124,9 @@ def _expository(r: random.Random) -> str:
         f"Scholars of {r.choice(FIELDS)} have described it as one of the most important examples of its kind .",
         f"The {r.choice(TOPICS)} was later renamed , although the original name remains in common use .",
         f"Its population was {r.randint(1000, 90000)} at the census of {r.randint(1900, 2020)} .",
+        f"In {year} , the {_word(r)} of {_word(r).capitalize()} was {_word(r)} by the {_word(r)} .",
+        f"The {_word(r)} {_word(r)} , which {_word(r)} the {_word(r)} , was completed in {year + 3} .",
+        f"{_word(r).capitalize()} and {_word(r)} are among the {_word(r)} found in the {_word(r)} .",
     ]
     r.shuffle(sentences)
     text = " ".join(sentences[: r.randint(3, 6)])
@@ -187,7 +208,7 @@ RATES = ("per hour", "per day", "each week", "per box", "for each one", "every m
 
 def _problem_solving(r: random.Random) -> str:
     name, other = r.sample(NAMES, 2)
-    unit = r.choice(UNITS)
+    unit = r.choice(UNITS) if r.random() < 0.6 else _word(r) + "s"
     a, b, c = r.randint(2, 90), r.randint(2, 40), r.randint(2, 12)
     facts = [
         f"{name} has {a} {unit}.",
@@ -199,6 +220,10 @@ def _problem_solving(r: random.Random) -> str:
         f"The price went up by {r.randint(5, 60)}% this year.",
         f"It takes {c} minutes to make one batch of {unit}.",
         f"{name} spends a third of the money on {r.choice(UNITS)} and saves the rest.",
+        f"{r.choice(['She', 'He', 'They'])} {_word(r)}s {r.randint(2, 9)} {unit} every day.",
+        f"{r.choice(['She', 'He'])} sells the rest at the {_word(r)} for ${c} each.",
+        f"A {_word(r)} costs ${a} and a {_word(r)} costs ${b} less.",
+        f"{name} {_word(r)}s for {c} hours {r.choice(RATES)}.",
     ]
     r.shuffle(facts)
     question = r.choice(
@@ -212,7 +237,7 @@ def _problem_solving(r: random.Random) -> str:
             "How many boxes are needed?",
         ]
     )
-    text = " ".join(facts[: r.randint(2, 5)]) + " " + question
+    text = " ".join(facts[: r.randint(2, 6)]) + " " + question
     if r.random() < 0.4:  # a worked solution, as in problem sets with answers
         total = a + b
         text += f"\n{name} has {a} + {b} = {total} {unit}.\nSo {total} * {c} = {total * c}.\nThe answer is {total * c}."
