@@ -1,0 +1,196 @@
+"""Synthetic grids in the trainer's run-folder format, with known effects planted.
+
+The baseline (static mix) follows L(N, t) = E + A N^-alpha + B t^-beta. A curriculum runs the same
+curve `speedup(N)` times faster: L_cur(N, t) = L_base(N, speedup(N) * t), so it needs exactly
+T / speedup tokens to reach the baseline's final loss. speedup(N) = (N_cross / N)^gamma, so it
+helps below `crossover` and hurts above it. Accuracy on level k rises with size as a logistic in
+log N centred on `critical[k]`, and in training time as 1 - exp(-t / tau(N)) with tau falling in N.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+E, A, ALPHA, B, BETA = 1.5, 40.0, 0.35, 30.0, 0.3
+BUDGET = 1_000_000
+STEPS = 100
+
+
+def base_loss(n, tokens):
+    return E + A * np.power(n, -ALPHA) + B * np.power(tokens, -BETA)
+
+
+def planted_speedup(n, crossover=1e5, gamma=0.2):
+    return np.power(crossover / n, gamma)
+
+
+def final_accuracy(n, critical, chance=0.05, top=0.95):
+    return chance + (top - chance) / (1.0 + np.power(critical / n, 3.0))
+
+
+def tau(n):
+    """Training-time constant of accuracy, in tokens: bigger models learn sooner."""
+    return 2e5 * np.power(1e5 / n, 0.5)
+
+
+def write_manifest(folder: Path, name: str, kind: str, n_tiers: int = 3) -> Path:
+    """A small manifest with real tier files, enough for the recommender to copy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tiers = []
+    for i in range(n_tiers):
+        rel = f"tier={i:02d}/part-00000.parquet"
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"id": [f"d{i}"], "text": [f"text {i}"], "difficulty": [float(i)]}).to_parquet(
+            folder / rel
+        )
+        tiers.append(
+            {
+                "index": i,
+                "name": f"tier={i:02d}",
+                "bounds": [i, i + 1],
+                "label": None,
+                "documents": 1,
+                "tokens": 2,
+                "files": [{"path": rel, "rows": 1, "bytes": 1, "sha256": "x"}],
+            }
+        )
+    if kind == "static":
+        schedule = [{"start": 0, "end": BUDGET, "weights": [1 / n_tiers] * n_tiers}]
+        params = {}
+    else:
+        half = BUDGET // 2
+        schedule = [
+            {"start": 0, "end": half, "weights": [0.0, 1.0] + [0.0] * (n_tiers - 2)},
+            {"start": half, "end": BUDGET, "weights": [1 / n_tiers] * n_tiers},
+        ]
+        params = {"start_fraction": 0.2, "warmup_fraction": 0.5}
+    manifest = {
+        "format": "curriscale.manifest",
+        "version": 1,
+        "name": name,
+        "seed": 0,
+        "tiers": tiers,
+        "token_unit": "whitespace",
+        "pacing": {
+            "kind": kind,
+            "params": params,
+            "unit": "tokens",
+            "total": BUDGET,
+            "sampling": "cumulative",
+            "tier_weights": "size",
+        },
+        "schedule": schedule,
+        "lr_schedule": None,
+        "rejected": {"documents": 0, "reasons": {}, "files": []},
+    }
+    path = folder / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    return path
+
+
+def write_grid(
+    root: Path,
+    sizes=(12e3, 25e3, 50e3, 100e3, 200e3, 400e3),
+    curricula=None,
+    lr_schedules=("cosine",),
+    seeds=(0, 1, 2),
+    crossover=1e5,
+    gamma=0.2,
+    critical=None,
+    noise=0.002,
+    lr_effect=None,
+    rng_seed=0,
+) -> Path:
+    """Write RUNS/runs.parquet and one run folder per cell; returns root.
+
+    curricula maps name -> pacing kind; lr_effect maps lr schedule -> extra multiplier on speedup.
+    """
+    curricula = curricula or {"static-mix": "static", "ladder": "linear"}
+    critical = critical or {1: 3e4, 2: 1.5e5}
+    lr_effect = lr_effect or {}
+    rng = np.random.default_rng(rng_seed)
+    root.mkdir(parents=True, exist_ok=True)
+    manifests = {
+        name: write_manifest(root / "manifests" / name, name, kind) for name, kind in curricula.items()
+    }
+    steps = np.arange(1, STEPS + 1)
+    tokens = steps * (BUDGET // STEPS)
+    eval_steps = set(np.linspace(STEPS / 8, STEPS, 8).round().astype(int))
+    index = []
+    for n in sizes:
+        for name, kind in curricula.items():
+            for lr_name in lr_schedules:
+                for seed in seeds:
+                    s = (
+                        1.0
+                        if kind == "static"
+                        else planted_speedup(n, crossover, gamma) * lr_effect.get(lr_name, 1.0)
+                    )
+                    shift = 1.0 + noise * rng.standard_normal()
+                    loss = base_loss(n, s * tokens) * shift
+                    lr = 1e-3 * (
+                        0.5 * (1 + np.cos(np.pi * steps / STEPS)) if lr_name == "cosine" else np.ones(STEPS)
+                    )
+                    is_eval = np.isin(steps, list(eval_steps))
+                    frame = {
+                        "step": steps,
+                        "tokens": tokens,
+                        "flops": 6.0 * n * tokens,
+                        "lr": lr,
+                        "train_loss": loss + 0.01,
+                        "eval_loss": np.where(is_eval, loss, np.nan),
+                        "ood_eval_loss": np.where(is_eval, loss + 0.5, np.nan),
+                    }
+                    accs = []
+                    for level, n_crit in critical.items():
+                        acc = final_accuracy(n, n_crit) * (1 - np.exp(-s * tokens / tau(n)))
+                        acc = np.clip(acc + noise * rng.standard_normal(), 0, 1)
+                        accs.append(acc)
+                        frame[f"accuracy_level_{level}"] = np.where(is_eval, acc, np.nan)
+                        frame[f"eval_loss_level_{level}"] = np.where(is_eval, loss + 0.1 * level, np.nan)
+                        frame[f"ood_accuracy_level_{level}"] = np.where(is_eval, acc / 2, np.nan)
+                        frame[f"examples_seen_level_{level}"] = np.where(
+                            is_eval, tokens / 100 * (level if kind != "static" else 1), np.nan
+                        )
+                    frame["mean_accuracy"] = np.where(is_eval, np.mean(accs, axis=0), np.nan)
+                    run_dir = f"{name}-n{int(n)}-{lr_name}-s{seed}"
+                    folder = root / run_dir
+                    folder.mkdir(parents=True, exist_ok=True)
+                    pd.DataFrame(frame).to_parquet(folder / "metrics.parquet")
+                    config = {
+                        "size": f"n{int(n)}",
+                        "n_params": int(n) * 2,
+                        "non_embedding_params": int(n),
+                        "curriculum": name,
+                        "manifest": str(manifests[name].relative_to(root)),
+                        "lr_schedule": lr_name,
+                        "lr": 1e-3,
+                        "seed": seed,
+                        "budget_tokens": BUDGET,
+                        "batch_size": 16,
+                        "seq_len": 128,
+                    }
+                    (folder / "config.json").write_text(json.dumps(config))
+                    (folder / "done.json").write_text("{}")
+                    index.append(
+                        {
+                            "cell": run_dir,
+                            "run_dir": run_dir,
+                            "size": f"n{int(n)}",
+                            "curriculum": name,
+                            "lr_schedule": lr_name,
+                            "seed": seed,
+                            "n_params": int(n) * 2,
+                            "non_embedding_params": int(n),
+                            "budget_tokens": BUDGET,
+                            "final_eval_loss": float(loss[-1]),
+                            "final_mean_accuracy": float(np.mean(accs, axis=0)[-1]),
+                            "status": "done",
+                        }
+                    )
+    pd.DataFrame(index).to_parquet(root / "runs.parquet")
+    return root
