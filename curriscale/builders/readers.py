@@ -1,0 +1,150 @@
+"""Read JSONL, Parquet, text files and saved datasets into datatrove Documents, losing none.
+
+datatrove's own JsonlReader and ParquetReader skip what they cannot parse and documents with no
+text, logging a warning at most. The scoring pipeline promises that every input document is either
+scored or rejected with a reason, so `CorpusReader` reads every record and turns the bad ones into
+documents already marked as rejected (reason and `file:line` source), which the scoring step then
+writes to `rejected/` instead of scoring them.
+
+Ids come from the id field when a record has one, else `<file stem>-<n>`. Sources and those `n`
+count JSONL lines from 1 (as editors do) and Parquet/dataset rows from 0 (as pyarrow does); a text
+file is one document whose id is its stem (its path below the input folder, without `.txt`). Blank JSONL lines
+are not documents. Every other field of a record rides along in `metadata`.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.readers.base import BaseReader
+
+from curriscale.builders.inputs import ReadUnit, load_saved_dataset, units_for_task
+
+INTERNAL = "__curriscale__"  # metadata key for the pipeline's own bookkeeping (source, rejection)
+_ROWS_PER_READ = 1024
+
+
+def internal(document: Document) -> dict:
+    """The pipeline's bookkeeping for a document: `source`, `input` index and `reject` reason."""
+    return document.metadata[INTERNAL]
+
+
+def _document(text, doc_id, metadata: dict, unit: ReadUnit, source: str, reject: str | None) -> Document:
+    metadata[INTERNAL] = {"source": source, "input": unit.input_index, "reject": reject}
+    return Document(text=text, id=doc_id, metadata=metadata)
+
+
+def record_to_document(
+    record: dict, unit: ReadUnit, number: int, text_field: str, id_field: str, source: str
+) -> Document:
+    """A parsed record as a Document; a missing or non-string text marks it rejected."""
+    metadata = dict(record)
+    text = metadata.pop(text_field, None)
+    doc_id = metadata.pop(id_field, None)
+    doc_id = f"{unit.stem}-{number}" if doc_id is None else str(doc_id)
+    reject = None
+    if text is None:
+        reject, text = f"missing text field: no {text_field!r} in the record", ""
+    elif not isinstance(text, str):
+        reject, text = f"text is not a string: {type(text).__name__}", str(text)
+    return _document(text, doc_id, metadata, unit, source, reject)
+
+
+def read_jsonl(unit: ReadUnit, text_field: str, id_field: str) -> Iterator[Document]:
+    """Every non-blank line of a JSONL file (plain or gzip) as a Document, malformed ones rejected."""
+    opener = gzip.open if unit.path.lower().endswith(".gz") else open
+    with opener(unit.path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            source = f"{unit.path}:{number}"
+            fallback_id = f"{unit.stem}-{number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                text = raw.decode("utf-8", errors="replace").rstrip("\n")
+                reason = f"binary or invalid UTF-8: byte {error.start} of the line"
+                yield _document(text, fallback_id, {}, unit, source, reason)
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                yield _document(line.rstrip("\n"), fallback_id, {}, unit, source, f"malformed JSON: {error}")
+                continue
+            if not isinstance(record, dict):
+                reason = f"malformed JSON: expected an object, got {type(record).__name__}"
+                yield _document(line.rstrip("\n"), fallback_id, {}, unit, source, reason)
+                continue
+            yield record_to_document(record, unit, number, text_field, id_field, source)
+
+
+def read_text_file(unit: ReadUnit) -> Iterator[Document]:
+    """A whole `.txt` file as one Document (UTF-8; undecodable files rejected)."""
+    data = Path(unit.path).read_bytes()
+    try:
+        text, reject = data.decode("utf-8").removeprefix("\ufeff"), None
+    except UnicodeDecodeError as error:
+        text, reject = data.decode("utf-8", errors="replace"), f"binary or invalid UTF-8: byte {error.start}"
+    yield _document(text, unit.stem, {}, unit, unit.path, reject)
+
+
+def read_parquet_row_group(unit: ReadUnit, text_field: str, id_field: str) -> Iterator[Document]:
+    """The rows of one Parquet row group as Documents."""
+    parquet = pq.ParquetFile(unit.path)
+    row = unit.start
+    for batch in parquet.iter_batches(batch_size=_ROWS_PER_READ, row_groups=[unit.part]):
+        for record in batch.to_pylist():
+            yield record_to_document(record, unit, row, text_field, id_field, f"{unit.path}:{row}")
+            row += 1
+
+
+def read_dataset_rows(unit: ReadUnit, text_field: str, id_field: str) -> Iterator[Document]:
+    """A row range of a saved Hugging Face dataset (one split) as Documents."""
+    loaded = load_saved_dataset(unit.path)
+    split = loaded if unit.part is None else loaded[unit.part]
+    where = unit.path if unit.part is None else f"{unit.path}/{unit.part}"
+    for first in range(unit.start, unit.stop, _ROWS_PER_READ):
+        columns = split[first : min(first + _ROWS_PER_READ, unit.stop)]
+        names = list(columns)
+        for offset, values in enumerate(zip(*columns.values(), strict=True)):
+            row = first + offset
+            record = dict(zip(names, values, strict=True))
+            yield record_to_document(record, unit, row, text_field, id_field, f"{where}:{row}")
+
+
+class CorpusReader(BaseReader):
+    """datatrove reader over planned `ReadUnit`s; each task reads its contiguous share.
+
+    Args:
+        units: all read units, from `curriscale.builders.inputs.plan_inputs`.
+        text_field: field/column with the text.
+        id_field: field/column with the id.
+    """
+
+    name = "curriscale corpus"
+
+    def __init__(self, units: list[ReadUnit], text_field: str, id_field: str):
+        super().__init__(text_key=text_field, id_key=id_field)
+        self.units = units
+
+    def read_unit(self, unit: ReadUnit) -> Iterator[Document]:
+        """The documents of one unit, by its kind."""
+        if unit.kind == "jsonl":
+            return read_jsonl(unit, self.text_key, self.id_key)
+        if unit.kind == "parquet":
+            return read_parquet_row_group(unit, self.text_key, self.id_key)
+        if unit.kind == "hf":
+            return read_dataset_rows(unit, self.text_key, self.id_key)
+        return read_text_file(unit)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for unit in units_for_task(self.units, rank, world_size):
+            self.stat_update("input_units")
+            for document in self.read_unit(unit):
+                self.stat_update("documents")
+                yield document

@@ -1,0 +1,378 @@
+"""Score a corpus: read every document, run the scorers, write scored and rejected Parquet.
+
+`score_corpus` plans the inputs (failing fast on a missing file or a wrong text field), then runs
+a two-step datatrove pipeline, `CorpusReader` -> `ScoreShard`, on a datatrove executor: local
+(tasks x workers processes), Slurm (an sbatch job array) or Ray. Resuming is datatrove's: a rerun
+with the same logging folder skips the tasks that completed. Once every task is done,
+`finalize_scoring` gives all part files one schema and writes `score_stats.json`.
+
+Output layout (DIR = `out_dir`; one part per task, concatenated in rank order = input order):
+
+    DIR/scored/part-00000.parquet    id, text, carried fields, truncated, one column per scorer output
+    DIR/rejected/part-00000.parquet  id, text (first 2,000 chars), reason, source (file:line)
+    DIR/score_stats.json             inputs (path, documents, sha256), counts, reasons, scorers, files
+    DIR/logs/                        datatrove logs, completions, stats; score_config.json; counts/
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curriscale.builders.inputs import plan_inputs
+from curriscale.builders.readers import CorpusReader
+from curriscale.builders.score_shard import ScoreShard, write_parquet
+from curriscale.errors import CurriscaleError
+from curriscale.io import atomic_write_json, sha256_file
+from curriscale.scorers.base import Scorer
+
+DEFAULT_SCORERS = ("text_stats", "reading_age")
+EXECUTORS = ("local", "slurm", "ray")
+MAX_CHARS = 100_000  # scorers see at most this many characters of a document (see `truncated`)
+CONFIG_NAME = "score_config.json"
+
+
+@dataclass
+class ScoreStats:
+    """Counts of a finished scoring run; `data` is the full `score_stats.json`."""
+
+    documents_in: int
+    scored: int
+    rejected: int
+    rejected_reasons: dict[str, int]
+    truncated: int
+    path: Path
+    data: dict = field(repr=False)
+
+
+@dataclass
+class SlurmSubmission:
+    """What the Slurm executor submitted (or, in a dry run, would submit): scripts and sbatch args."""
+
+    logging_dir: Path
+    scripts: list[str]
+    sbatch_args: list[list[str]]
+    dry_run: bool
+
+
+def resolve_scorers(scorers: Sequence[Scorer | str] | None) -> list[Scorer]:
+    """Scorer instances from instances or registry specs (`name`, `name:k=v`, `module:Attr`)."""
+    specs = list(scorers) if scorers else list(DEFAULT_SCORERS)
+    resolved = []
+    for spec in specs:
+        if isinstance(spec, str):
+            from curriscale.scorers.registry import get_scorer
+
+            spec = get_scorer(spec)
+        resolved.append(spec)
+    seen: dict[str, str] = {}
+    for scorer in resolved:
+        for column in scorer.columns():
+            if column in seen or column in {"id", "text", "truncated"}:
+                owner = seen.get(column, "the pipeline")
+                raise CurriscaleError(f"scorer {scorer.name!r}: column {column!r} is also written by {owner}")
+            seen[column] = repr(scorer.name)
+    return resolved
+
+
+def _provenance(scorer: Scorer) -> dict[str, Any]:
+    record = scorer.provenance() if hasattr(scorer, "provenance") else {"name": scorer.name, "params": {}}
+    record.setdefault("version", getattr(scorer, "version", "0"))
+    return json.loads(json.dumps(record, default=str))  # JSON-safe: paths and such become strings
+
+
+def _write_config(logging_dir: Path, config: dict) -> None:
+    """Record the run's settings; refuse to resume into a folder scored with other settings."""
+    path = logging_dir / CONFIG_NAME
+    if path.is_file():
+        previous = json.loads(path.read_text())
+        if previous != config:
+            changed = sorted(k for k in config.keys() | previous.keys() if config.get(k) != previous.get(k))
+            raise CurriscaleError(
+                f"{logging_dir.parent}: already holds a scoring run with different {', '.join(changed)}; "
+                "use another --out (or delete it) to start afresh"
+            )
+        return
+    atomic_write_json(path, config)
+
+
+def score_corpus(
+    inputs: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    scorers: Sequence[Scorer | str] | None = None,
+    text_field: str = "text",
+    id_field: str = "id",
+    tasks: int = 1,
+    workers: int = 1,
+    executor: str = "local",
+    batch_size: int = 256,
+    max_chars: int = MAX_CHARS,
+    logging_dir: str | os.PathLike | None = None,
+    executor_options: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ScoreStats | SlurmSubmission:
+    """Score every document of `inputs` and write `out_dir/scored`, `rejected` and `score_stats.json`.
+
+    Args:
+        inputs: JSONL (.jsonl, .jsonl.gz), Parquet or .txt files, folders of them, or saved datasets.
+        out_dir: output folder; rerunning into it resumes (only unfinished tasks run again).
+        scorers: Scorer instances or registry specs; default `text_stats` and `reading_age`.
+        text_field: field/column holding the text.
+        id_field: field/column holding the id (missing ids become `<file stem>-<line/row>`).
+        tasks: datatrove tasks (output parts); each task holds its part in memory until it writes.
+        workers: tasks run at once (local); for slurm/ray, values > 1 cap concurrent tasks.
+        executor: "local", "slurm" (needs `executor_options={"partition": ...}`) or "ray".
+        batch_size: documents per scorer call.
+        max_chars: characters of each document the scorers see; longer ones are marked `truncated`.
+        logging_dir: datatrove logging folder (default `out_dir/logs`); the same one resumes.
+        executor_options: extra keyword arguments for the datatrove executor (e.g. `time`, `partition`).
+        dry_run: slurm only: write the sbatch scripts and pickled pipeline but do not call sbatch.
+        on_progress: called as `(documents_done, documents_expected)` about twice a second (local/ray).
+
+    Returns:
+        `ScoreStats` when scoring finished here; `SlurmSubmission` for the slurm executor.
+
+    Raises:
+        CurriscaleError: for a missing/unreadable input, a bad option, or an out_dir scored differently.
+    """
+    for option, value in {
+        "tasks": tasks,
+        "workers": workers,
+        "batch_size": batch_size,
+        "max_chars": max_chars,
+    }.items():
+        if value < 1:
+            raise CurriscaleError(f"{option} must be at least 1, got {value}")
+    if executor not in EXECUTORS:
+        raise CurriscaleError(f"unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
+    out = Path(out_dir)
+    logs = Path(logging_dir) if logging_dir else out / "logs"
+    scorer_objects = resolve_scorers(scorers)
+    infos, units = plan_inputs(list(inputs), text_field)
+    config = {
+        "inputs": [asdict(info) for info in infos],
+        "scorers": [_provenance(s) for s in scorer_objects],
+        "score_columns": [c for s in scorer_objects for c in s.columns()],
+        "text_field": text_field,
+        "id_field": id_field,
+        "tasks": tasks,
+        "batch_size": batch_size,
+        "max_chars": max_chars,
+    }
+    _write_config(logs, config)
+    pipeline = [
+        CorpusReader(units, text_field, id_field),
+        ScoreShard(str(out), str(logs / "counts"), scorer_objects, batch_size, max_chars),
+    ]
+    if executor == "slurm":
+        return _submit_slurm(pipeline, out, logs, tasks, workers, executor_options or {}, dry_run)
+    if dry_run:
+        raise CurriscaleError("--dry-run applies to the slurm executor only")
+    expected = sum(info.expected_documents for info in infos)
+    with _ProgressPoller(logs / "counts", expected, on_progress):
+        _run_here(executor, pipeline, logs, tasks, workers, executor_options or {})
+    return finalize_scoring(out, logs)
+
+
+def _run_here(executor: str, pipeline: list, logs: Path, tasks: int, workers: int, options: dict) -> None:
+    """Run the pipeline to completion on this machine (local processes or a Ray cluster)."""
+    if executor == "local":
+        from datatrove.executor import LocalPipelineExecutor
+
+        LocalPipelineExecutor(
+            pipeline, tasks=tasks, workers=min(workers, tasks), logging_dir=str(logs), **options
+        ).run()
+        return
+    try:
+        import ray  # noqa: F401  (only checking that it is there)
+    except ImportError as error:
+        raise CurriscaleError("the ray executor needs Ray: pip install curriscale[ray]") from error
+    from datatrove.executor.ray import RayPipelineExecutor
+
+    concurrency = workers if workers > 1 else -1
+    RayPipelineExecutor(pipeline, tasks=tasks, workers=concurrency, logging_dir=str(logs), **options).run()
+
+
+def _finalize_step(data, rank: int = 0, world_size: int = 1, out_dir: str = "", logging_dir: str = ""):
+    """Pipeline callable for the Slurm job that runs `finalize_scoring` after the scoring tasks."""
+    finalize_scoring(out_dir, logging_dir)
+    return data
+
+
+def _submit_slurm(
+    pipeline: list, out: Path, logs: Path, tasks: int, workers: int, options: dict, dry_run: bool
+) -> SlurmSubmission:
+    """Submit the scoring job array plus a dependent single-task job that finalises the outputs."""
+    import functools
+
+    from datatrove.executor.slurm import SlurmPipelineExecutor
+
+    if "partition" not in options:
+        raise CurriscaleError("the slurm executor needs a partition (--slurm-partition or executor_options)")
+    options = {"time": "24:00:00", "job_name": "curriscale-score", **options}
+    if "venv_path" not in options and "env_command" not in options and sys.prefix != sys.base_prefix:
+        options["venv_path"] = str(Path(sys.prefix) / "bin" / "activate")  # the job runs in this same venv
+    concurrency = workers if workers > 1 else -1
+    score_job = SlurmPipelineExecutor(
+        pipeline, tasks=tasks, workers=concurrency, logging_dir=str(logs), **options
+    )
+    finalize = functools.partial(_finalize_step, out_dir=str(out), logging_dir=str(logs))
+    final_options = {**options, "job_name": f"{options['job_name']}-finalize", "cpus_per_task": 1}
+    final_job = SlurmPipelineExecutor(
+        [finalize], tasks=1, depends=score_job, logging_dir=str(logs / "finalize"), **final_options
+    )
+    scripts: list[str] = []
+    sbatch_args: list[list[str]] = []
+
+    def record(contents: str, _retriever, *args: str) -> str:
+        scripts.append(contents)
+        sbatch_args.append(list(args))
+        return str(len(scripts))  # a stand-in job id, so dependencies still read sensibly
+
+    if dry_run:
+        with mock.patch("datatrove.executor.slurm.launch_slurm_job", record):
+            final_job.run()
+    else:
+        final_job.run()
+        for executor in (score_job, final_job):
+            scripts.append((Path(executor.logging_dir.path) / "launch_script.slurm").read_text())
+    return SlurmSubmission(logs, scripts, sbatch_args, dry_run)
+
+
+class _ProgressPoller:
+    """Report documents done by polling the tasks' progress/count files from a background thread."""
+
+    def __init__(self, counts_dir: Path, expected: int, callback: Callable[[int, int], None] | None):
+        self.counts_dir, self.expected, self.callback = counts_dir, expected, callback
+        self.stop = threading.Event()
+
+    def poll(self) -> int:
+        done = 0
+        for path in self.counts_dir.glob("*.progress"):
+            try:
+                done += int(path.read_text() or 0)
+            except (OSError, ValueError):  # a task is rewriting or removing it right now
+                pass
+        for path in self.counts_dir.glob("*.json"):
+            try:
+                done += json.loads(path.read_text())["documents_in"]
+            except (OSError, ValueError, KeyError):
+                pass
+        return done
+
+    def _loop(self) -> None:
+        while not self.stop.wait(0.5):
+            self.callback(self.poll(), self.expected)
+
+    def __enter__(self) -> _ProgressPoller:
+        if self.callback:
+            self.thread = threading.Thread(target=self._loop, daemon=True)
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.callback:
+            self.stop.set()
+            self.thread.join()
+            self.callback(self.poll(), self.expected)
+
+
+def _unify_parts(paths: list[Path], score_columns: list[str]) -> None:
+    """Give every scored part the same schema (carried fields can differ between tasks)."""
+    schemas = [pq.read_schema(p).remove_metadata() for p in paths]
+    try:
+        unified = pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise CurriscaleError(f"carried fields have different types in different inputs: {error}") from error
+    fixed = {"id", "text", "truncated", *score_columns}
+    carried = list(dict.fromkeys(n for s in schemas for n in s.names if n not in fixed))
+    target = pa.schema([unified.field(n) for n in ["id", "text", *carried, "truncated", *score_columns]])
+    for path, schema in zip(paths, schemas, strict=True):
+        if schema.equals(target):
+            continue
+        table = pq.read_table(path)
+        columns = [
+            table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
+            for f in target
+        ]
+        write_parquet(pa.Table.from_arrays(columns, schema=target), path)
+
+
+def _file_record(out: Path, path: Path) -> dict[str, Any]:
+    rows = pq.ParquetFile(path).metadata.num_rows
+    return {
+        "path": path.relative_to(out).as_posix(),
+        "rows": rows,
+        "bytes": path.stat().st_size,
+        "sha256": sha256_file(path),
+    }
+
+
+def finalize_scoring(out_dir: str | os.PathLike, logging_dir: str | os.PathLike | None = None) -> ScoreStats:
+    """Check every task finished, unify the part schemas, and write `score_stats.json`.
+
+    Raises:
+        CurriscaleError: when tasks are missing (rerun the same command to resume them).
+    """
+    out = Path(out_dir)
+    logs = Path(logging_dir) if logging_dir else out / "logs"
+    config = json.loads((logs / CONFIG_NAME).read_text())
+    ranks = range(config["tasks"])
+    missing = [r for r in ranks if not (logs / "completions" / f"{r:05d}").is_file()]
+    if missing:
+        raise CurriscaleError(f"{out}: tasks {missing} have not finished; rerun the same command to resume")
+    counts = [json.loads((logs / "counts" / f"{r:05d}.json").read_text()) for r in ranks]
+    scored_paths = [out / "scored" / f"part-{r:05d}.parquet" for r in ranks]
+    rejected_paths = [out / "rejected" / f"part-{r:05d}.parquet" for r in ranks]
+    _unify_parts(scored_paths, config["score_columns"])
+    totals = {key: sum(c[key] for c in counts) for key in ("documents_in", "scored", "rejected", "truncated")}
+    reasons = sum((Counter(c["rejected_reasons"]) for c in counts), Counter())
+    per_input = sum((Counter(c["per_input"]) for c in counts), Counter())
+    files = {
+        "scored": [_file_record(out, p) for p in scored_paths],
+        "rejected": [_file_record(out, p) for p in rejected_paths],
+    }
+    rows = {kind: sum(f["rows"] for f in records) for kind, records in files.items()}
+    if totals["documents_in"] != totals["scored"] + totals["rejected"] or rows != {
+        "scored": totals["scored"],
+        "rejected": totals["rejected"],
+    }:
+        raise RuntimeError(
+            f"scoring lost documents: counts {totals}, rows written {rows}"
+        )  # a bug, not the user's
+    inputs = []
+    for index, info in enumerate(config["inputs"]):
+        record = {k: v for k, v in info.items() if k != "expected_documents"}
+        inputs.append({**record, "documents": per_input.get(str(index), 0)})
+    data = {
+        "inputs": inputs,
+        **totals,
+        "rejected_reasons": dict(sorted(reasons.items())),
+        "scorers": config["scorers"],
+        "columns": config["score_columns"],
+        **{k: config[k] for k in ("text_field", "id_field", "max_chars", "tasks")},
+        "files": files,
+    }
+    path = out / "score_stats.json"
+    atomic_write_json(path, data)
+    return ScoreStats(
+        totals["documents_in"],
+        totals["scored"],
+        totals["rejected"],
+        data["rejected_reasons"],
+        totals["truncated"],
+        path,
+        data,
+    )

@@ -1,0 +1,270 @@
+"""What one scoring task does: check, score in batches, and write its two Parquet files.
+
+`ScoreShard` is the last datatrove step of the scoring pipeline. It takes the documents of one
+task, rejects those that cannot be scored (empty text, binary junk, a scorer's non-finite output or
+exception), scores the rest batch by batch with every scorer, and writes
+`scored/part-<rank>.parquet`, `rejected/part-<rank>.parquet` and `<logs>/counts/<rank>.json`
+(atomically, in that order, before datatrove marks the task complete; a rerun redoes only tasks
+that never completed).
+
+Scorers see at most `max_chars` characters of a document (the `truncated` column says which were
+cut) so one 10 MB document cannot stall or exhaust a task; the scored file keeps the full text.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from curriscale.builders.readers import INTERNAL, internal
+from curriscale.errors import CurriscaleError
+from curriscale.io import atomic_output, atomic_write_json
+from curriscale.scorers.base import Scorer
+
+REJECTED_TEXT_CHARS = 2_000  # rejected/ keeps enough text to recognise a document, not all of it
+JUNK_RATIO = 0.01  # above this share of control/replacement characters a text is binary junk
+# C0/C1 controls except tab/newline/CR/FF/VT, the replacement character, and lone surrogates.
+_JUNK = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # cannot be stored as UTF-8 at all
+REJECTED_SCHEMA = pa.schema(
+    [("id", pa.string()), ("text", pa.string()), ("reason", pa.string()), ("source", pa.string())]
+)
+
+
+def text_problem(text: str, max_chars: int) -> str | None:
+    """Why a text cannot be scored (`empty text`, `binary or invalid UTF-8`), or None."""
+    if not text or text.isspace():
+        return "empty text"
+    head = text[:max_chars]
+    if _SURROGATE.search(text) or len(_JUNK.findall(head)) > JUNK_RATIO * len(head):
+        return "binary or invalid UTF-8"
+    return None
+
+
+def reason_key(reason: str) -> str:
+    """The countable part of a reason: `malformed JSON: <parser message>` counts as `malformed JSON`.
+
+    Scorer reasons keep the scorer's name (`reading_age: non-finite score`, `mine: ValueError`).
+    """
+    head, _, rest = reason.partition(": ")
+    if head in {"malformed JSON", "binary or invalid UTF-8", "missing text field", "text is not a string"}:
+        return head
+    return f"{head}: {rest.partition(': ')[0]}" if rest else head
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of `size` items (the last may be shorter)."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Write a table atomically with fixed settings, so the same table always gives the same bytes."""
+    with atomic_output(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=65_536)
+
+
+def _score_one_scorer(scorer: Scorer, texts: list[str]) -> tuple[dict[str, list], list[str | None]]:
+    """Run one scorer on a batch: its columns as lists, and a rejection reason per document (or None).
+
+    A failing batch is retried document by document so one bad document does not sink the batch.
+    """
+    columns = scorer.columns()
+    try:
+        outputs = [_checked(scorer, scorer.score(texts), len(texts))]
+        errors: list[str | None] = [None]
+        groups = [texts]
+    except CurriscaleError:
+        raise
+    except Exception:
+        outputs, errors, groups = [], [], [[text] for text in texts]
+        for text in texts:
+            try:
+                outputs.append(_checked(scorer, scorer.score([text]), 1))
+                errors.append(None)
+            except CurriscaleError:
+                raise
+            except Exception as error:  # a plug-in may raise anything; the reason names it
+                outputs.append(None)
+                errors.append(f"{scorer.name}: {type(error).__name__}: {error}"[:500])
+    values: dict[str, list] = {name: [] for name in columns}
+    reasons: list[str | None] = []
+    for output, error, group in zip(outputs, errors, groups, strict=True):
+        for name in columns:
+            values[name].extend([None] * len(group) if output is None else output[name].tolist())
+        if error is not None:
+            reasons.extend([error] * len(group))
+            continue
+        finite = np.ones(len(group), dtype=bool)
+        for name, dtype in columns.items():
+            if pa.types.is_floating(dtype):
+                finite &= np.isfinite(np.asarray(output[name], dtype=np.float64))
+        reasons.extend(None if ok else f"{scorer.name}: non-finite score" for ok in finite)
+    return values, reasons
+
+
+def _checked(scorer: Scorer, output: dict, rows: int) -> dict:
+    """The scorer's output, after checking it has every declared column at the batch length."""
+    for name in scorer.columns():
+        if name not in output or len(output[name]) != rows:
+            got = "missing" if name not in output else f"{len(output[name])} values"
+            raise CurriscaleError(f"scorer {scorer.name!r}: column {name!r} is {got} for a batch of {rows}")
+    return {name: np.asarray(output[name]) for name in scorer.columns()}
+
+
+class ShardBuffer:
+    """Scored and rejected rows of one task, kept as Arrow tables until the task writes them."""
+
+    def __init__(self, scorers: Sequence[Scorer]):
+        self.scorers = scorers
+        self.scored: list[pa.Table] = []
+        self.rejected: list[dict] = []
+        self.metadata_order: dict[str, None] = {}  # carried fields, in order of first appearance
+        self.counts = {"documents_in": 0, "scored": 0, "rejected": 0, "truncated": 0}
+        self.reasons: Counter[str] = Counter()
+        self.per_input: Counter[int] = Counter()
+
+    def reject(self, document: Document, reason: str) -> None:
+        self.rejected.append(
+            {
+                "id": document.id,
+                "text": document.text[:REJECTED_TEXT_CHARS],
+                "reason": reason,
+                "source": internal(document)["source"],
+            }
+        )
+        self.reasons[reason_key(reason)] += 1
+        self.counts["rejected"] += 1
+
+    def add_batch(self, documents: list[Document], max_chars: int) -> None:
+        """Check, score and buffer one batch of documents."""
+        self.counts["documents_in"] += len(documents)
+        self.per_input.update(internal(d)["input"] for d in documents)
+        valid = []
+        for document in documents:
+            reason = internal(document)["reject"] or text_problem(document.text, max_chars)
+            if reason:
+                self.reject(document, reason)
+            else:
+                valid.append(document)
+        if not valid:
+            return
+        texts = [d.text[:max_chars] for d in valid]
+        reasons: list[str | None] = [None] * len(valid)
+        score_columns: dict[str, pa.Array] = {}
+        for scorer in self.scorers:
+            values, scorer_reasons = _score_one_scorer(scorer, texts)
+            reasons = [mine or theirs for mine, theirs in zip(reasons, scorer_reasons, strict=True)]
+            for name, dtype in scorer.columns().items():
+                score_columns[name] = _to_arrow(
+                    values[name], dtype, f"scorer {scorer.name!r} column {name!r}"
+                )
+        keep = np.array([reason is None for reason in reasons])
+        for document, reason in zip(valid, reasons, strict=True):
+            if reason:
+                self.reject(document, reason)
+        kept = [d for d, ok in zip(valid, keep, strict=True) if ok]
+        if not kept:
+            return
+        truncated = [len(d.text) > max_chars for d in kept]
+        self.counts["scored"] += len(kept)
+        self.counts["truncated"] += sum(truncated)
+        table = {
+            "id": pa.array([d.id for d in kept], pa.string()),
+            "text": pa.array([d.text for d in kept], pa.string()),
+        }
+        table.update(self._metadata_columns(kept, score_columns))
+        table["truncated"] = pa.array(truncated, pa.bool_())
+        mask = pa.array(keep)
+        table.update({name: column.filter(mask) for name, column in score_columns.items()})
+        self.scored.append(pa.table(table))
+
+    def _metadata_columns(self, documents: list[Document], outputs: dict) -> dict[str, pa.Array]:
+        """Carried fields as Arrow columns; a field named like an output column gives way to it."""
+        reserved = {"id", "text", "truncated", *outputs}
+        for document in documents:
+            self.metadata_order.update(dict.fromkeys(k for k in document.metadata if k != INTERNAL))
+        return {
+            name: _to_arrow([d.metadata.get(name) for d in documents], None, f"field {name!r}")
+            for name in self.metadata_order
+            if name not in reserved and any(name in d.metadata for d in documents)
+        }
+
+    def scored_table(self) -> pa.Table:
+        """All scored rows, columns ordered `id`, `text`, carried fields, `truncated`, scores."""
+        base = [pa.field("id", pa.string()), pa.field("text", pa.string())]
+        scores = [pa.field(n, t) for s in self.scorers for n, t in s.columns().items()]
+        empty = pa.schema([*base, pa.field("truncated", pa.bool_()), *scores]).empty_table()
+        try:
+            table = pa.concat_tables([empty, *self.scored], promote_options="permissive")
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise CurriscaleError(f"carried fields change type between documents: {error}") from error
+        carried = [n for n in self.metadata_order if n in table.column_names and n not in empty.schema.names]
+        return table.select(["id", "text", *carried, "truncated", *(f.name for f in scores)])
+
+    def rejected_table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rejected, schema=REJECTED_SCHEMA)
+
+
+def _to_arrow(values: list, dtype: pa.DataType | None, what: str) -> pa.Array:
+    try:
+        return pa.array(values, type=dtype)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as error:
+        raise CurriscaleError(f"{what}: values cannot form one column ({error})") from error
+
+
+class ScoreShard(PipelineStep):
+    """datatrove step: score this task's documents and write its scored/rejected Parquet files.
+
+    Args:
+        out_dir: the score output folder (`scored/`, `rejected/` go below it).
+        counts_dir: where the task's counts JSON goes (inside datatrove's logging folder).
+        scorers: scorer instances (load models lazily: they are copied into every task).
+        batch_size: documents per scorer call.
+        max_chars: characters of a document the scorers see.
+    """
+
+    name = "curriscale score"
+    type = "📊 - SCORER"
+
+    def __init__(
+        self, out_dir: str, counts_dir: str, scorers: Sequence[Scorer], batch_size: int, max_chars: int
+    ):
+        super().__init__()
+        self.out_dir = out_dir
+        self.counts_dir = counts_dir
+        self.scorers = list(scorers)
+        self.batch_size = batch_size
+        self.max_chars = max_chars
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        buffer = ShardBuffer(self.scorers)
+        progress = Path(self.counts_dir) / f"{rank:05d}.progress"
+        progress.parent.mkdir(parents=True, exist_ok=True)
+        for batch in batched(data or (), self.batch_size):
+            with self.track_time(unit="batch"):
+                buffer.add_batch(batch, self.max_chars)
+            progress.write_text(str(buffer.counts["documents_in"]))  # polled by the driver's progress bar
+        name = f"part-{rank:05d}.parquet"
+        write_parquet(buffer.scored_table(), Path(self.out_dir) / "scored" / name)
+        write_parquet(buffer.rejected_table(), Path(self.out_dir) / "rejected" / name)
+        for key, value in buffer.counts.items():
+            self.stat_update(key, value=value)
+        counts = {
+            **buffer.counts,
+            "rejected_reasons": dict(sorted(buffer.reasons.items())),
+            "per_input": {str(k): v for k, v in sorted(buffer.per_input.items())},
+        }
+        atomic_write_json(Path(self.counts_dir) / f"{rank:05d}.json", counts)
+        progress.unlink(missing_ok=True)
+        yield from ()
