@@ -1,0 +1,97 @@
+"""Turn "some tokenizer" into one small batch encoder the reader and the exporters share.
+
+The reader counts schedule progress in real tokens and packs sequences, and the exporters write
+token ids; both need the same three things from a tokenizer: encode a batch of texts, the id that
+separates documents (EOS), and the vocabulary size (to pick uint16 or uint32 on disk). Users hand
+us a `tokenizers.Tokenizer`, a path to its `tokenizer.json`, the word "bytes" (UTF-8 bytes, ids
+0-255, EOS = 256), or any callable text -> ids. This module imports neither torch nor curriscale's
+trainer, so frameworks other than torch can use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curriscale.errors import CurriscaleError
+
+EOS_TOKEN = "<|endoftext|>"
+BYTE_VOCAB = 257  # 256 byte values + EOS
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """A batch encoder: `encode_batch(texts)` gives one int64 id array per text (no EOS appended)."""
+
+    encode_batch: Callable[[Sequence[str]], list[np.ndarray]]
+    eos_id: int
+    vocab_size: int
+    name: str
+
+
+def _encode_bytes(texts: Sequence[str]) -> list[np.ndarray]:
+    return [np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int64) for text in texts]
+
+
+def _from_tokenizers(tokenizer: Any, eos_id: int | None, name: str) -> Encoder:
+    if eos_id is None:
+        eos_id = tokenizer.token_to_id(EOS_TOKEN)
+    if eos_id is None:
+        raise CurriscaleError(f"tokenizer {name}: has no {EOS_TOKEN} token; pass eos_id explicitly")
+
+    def encode_batch(texts: Sequence[str]) -> list[np.ndarray]:
+        # encode_batch runs in Rust threads: much faster than one call per text.
+        encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [np.asarray(encoding.ids, dtype=np.int64) for encoding in encodings]
+
+    return Encoder(encode_batch, int(eos_id), int(tokenizer.get_vocab_size()), name)
+
+
+def make_encoder(tokenizer: Any, eos_id: int | None = None, vocab_size: int | None = None) -> Encoder:
+    """Build an `Encoder` from what the user passed.
+
+    Args:
+        tokenizer: an `Encoder`, "bytes", a path to a `tokenizer.json`, a `tokenizers.Tokenizer`, or a
+            callable text -> sequence of ids.
+        eos_id: the document separator; looked up as `<|endoftext|>` for tokenizers, required for a
+            plain callable.
+        vocab_size: required for a plain callable (it decides the on-disk dtype of exports).
+
+    Raises:
+        CurriscaleError: unreadable tokenizer file, or a callable without eos_id / vocab_size.
+    """
+    if isinstance(tokenizer, Encoder):
+        return tokenizer
+    if isinstance(tokenizer, str) and tokenizer == "bytes":
+        return Encoder(_encode_bytes, 256, BYTE_VOCAB, "bytes")
+    if isinstance(tokenizer, (str, Path)):
+        from tokenizers import Tokenizer
+
+        path = Path(tokenizer)
+        if not path.is_file():
+            raise CurriscaleError(f"--tokenizer {path}: file not found (give a tokenizer.json or 'bytes')")
+        try:
+            loaded = Tokenizer.from_file(str(path))
+        except Exception as error:  # tokenizers raises a bare Exception on malformed files
+            raise CurriscaleError(f"--tokenizer {path}: not a tokenizers JSON file: {error}") from error
+        return _from_tokenizers(loaded, eos_id, str(path))
+    if hasattr(tokenizer, "encode_batch") and hasattr(tokenizer, "token_to_id"):
+        return _from_tokenizers(tokenizer, eos_id, type(tokenizer).__name__)
+    if callable(tokenizer):
+        if eos_id is None or vocab_size is None:
+            raise CurriscaleError("a callable tokenizer needs eos_id= and vocab_size= as well")
+
+        def encode_batch(texts: Sequence[str]) -> list[np.ndarray]:
+            return [np.asarray(tokenizer(text), dtype=np.int64) for text in texts]
+
+        return Encoder(encode_batch, int(eos_id), int(vocab_size), getattr(tokenizer, "__name__", "callable"))
+    raise CurriscaleError(f"tokenizer {tokenizer!r}: expected 'bytes', a tokenizer.json path, or a callable")
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    """uint16 when every id fits (vocab < 65536), else uint32: the nanoGPT / Megatron convention."""
+    return np.dtype(np.uint16) if vocab_size < 1 << 16 else np.dtype(np.uint32)

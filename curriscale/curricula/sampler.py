@@ -1,0 +1,285 @@
+"""The curriculum stream in plain Python: which document comes next, and why.
+
+A manifest says, for every stretch of training, how likely each difficulty tier is. The sampler
+turns that into one deterministic stream of documents:
+
+1. The schedule position is the number of tokens consumed so far, in manifest units (scaled by
+   `total / budget_tokens` when a trainer's budget differs, so progress fractions line up).
+2. The position picks the schedule interval; a seeded numpy Generator picks a tier by that
+   interval's weights.
+3. The tier hands over its next document from a shuffled order: each epoch shuffles the order of
+   the tier's Parquet row groups and the rows inside each group (seeded by seed, tier, epoch), and
+   an exhausted tier simply starts its next epoch.
+
+Only one row group per tier is held in memory, so memory stays bounded however large the tiers are.
+The whole state is a handful of integers plus the Generator state, which is what makes exact resume
+(`state_dict` / `load_state_dict`) and sharding cheap: every shard replays the same global stream
+and keeps draws k, k+N, ... This module imports no torch; `curriscale.curricula.dataset` wraps it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curriscale.curricula.encoding import Encoder
+from curriscale.errors import CurriscaleError
+
+STATE_FORMAT = "curriscale.sampler"
+
+
+def open_manifest(manifest: str | Path | Any) -> tuple[Path, dict[str, Any]]:
+    """(folder, JSON) of a manifest given as a path, its folder, or a loaded object with .root/.data."""
+    if hasattr(manifest, "root") and hasattr(manifest, "data"):
+        return Path(manifest.root), manifest.data
+    path = Path(manifest)
+    if path.is_dir():
+        path = path / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CurriscaleError(f"{path}: cannot read manifest: {error}") from error
+    root = path.parent.resolve()
+    for tier in data["tiers"]:
+        for file in tier["files"]:
+            if Path(file["path"]).is_absolute() or not (root / file["path"]).resolve().is_relative_to(root):
+                raise CurriscaleError(f"{path}: tier file path {file['path']!r} escapes the manifest folder")
+    return root, data
+
+
+class _Group:
+    """One row group held in memory: its rows, this epoch's row order, and per-row token counts."""
+
+    def __init__(self, tier: int, table: pa.Table, order: np.ndarray, encoder: Encoder | None):
+        self.tier, self.table, self.order = tier, table, order
+        self.ids: list[np.ndarray] | None = None
+        if encoder is None:
+            # Manifest token unit "whitespace": the same count the builder used for tier sizes.
+            counts = pc.count_substring_regex(table.column("text"), r"\S+").fill_null(0)
+            self.lengths: list[int] = counts.to_pylist()
+        else:
+            # Encode the whole group at once (batched, Rust threads); +1 for the EOS separator.
+            self.ids = encoder.encode_batch(table.column("text").to_pylist())
+            self.lengths = [len(ids) + 1 for ids in self.ids]
+        self._rows: dict[str, list] | None = None
+
+    def document(self, row: int) -> dict[str, Any]:
+        # Python objects only for groups whose documents are actually wanted (other shards skip).
+        if self._rows is None:
+            self._rows = self.table.to_pydict()
+        document = {"id": self._rows["id"][row], "text": self._rows["text"][row], "tier": self.tier}
+        for name, values in self._rows.items():
+            document.setdefault(name, values[row])
+        return document
+
+
+class Draw:
+    """One step of the global stream: draw `index` took row `row` of a cached group of `tier`."""
+
+    __slots__ = ("index", "tier", "stage", "group", "row", "n_tokens")
+
+    def __init__(self, index: int, tier: int, stage: int, group: _Group, row: int, n_tokens: int):
+        self.index, self.tier, self.stage = index, tier, stage
+        self.group, self.row, self.n_tokens = group, row, n_tokens
+
+    def document(self) -> dict[str, Any]:
+        """The document as a dict: id, text, tier, then every other column of the tier file."""
+        return self.group.document(self.row)
+
+    def token_ids(self) -> np.ndarray:
+        """The document's token ids (no EOS); only when the sampler has an encoder."""
+        if self.group.ids is None:
+            raise CurriscaleError("token ids need a tokenizer: pass encoder= to the sampler")
+        return self.group.ids[self.row]
+
+
+class _TierReader:
+    """Serves one tier's documents in block-shuffled order, one cached row group at a time."""
+
+    def __init__(self, index: int, files: Sequence[Path], columns: Sequence[str] | None):
+        self.index, self.columns = index, columns
+        self.groups: list[tuple[Path, int]] = []
+        for path in files:
+            metadata = pq.ParquetFile(path).metadata
+            self.groups += [
+                (path, g) for g in range(metadata.num_row_groups) if metadata.row_group(g).num_rows
+            ]
+        self.epoch = self.group_pos = self.row_pos = 0
+        self._order: tuple[int, np.ndarray] | None = None
+        self._cached: tuple[tuple[int, int], _Group] | None = None
+
+    def state(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "group_pos": self.group_pos, "row_pos": self.row_pos}
+
+    def load_state(self, state: dict[str, int]) -> None:
+        self.epoch, self.group_pos, self.row_pos = state["epoch"], state["group_pos"], state["row_pos"]
+
+    def next(self, seed: int, encoder: Encoder | None) -> tuple[_Group, int]:
+        """The group holding the next document and its row; advances the cursor."""
+        if self._order is None or self._order[0] != self.epoch:
+            rng = np.random.default_rng([seed, self.index, self.epoch, 0])
+            self._order = (self.epoch, rng.permutation(len(self.groups)))
+        g = int(self._order[1][self.group_pos])
+        if self._cached is None or self._cached[0] != (self.epoch, g):
+            path, row_group = self.groups[g]
+            table = pq.ParquetFile(path).read_row_group(row_group, columns=self.columns)
+            order = np.random.default_rng([seed, self.index, self.epoch, 1, g]).permutation(table.num_rows)
+            self._cached = ((self.epoch, g), _Group(self.index, table, order, encoder))
+        group = self._cached[1]
+        row = int(group.order[self.row_pos])
+        self.row_pos += 1
+        if self.row_pos == len(group.order):
+            self.group_pos, self.row_pos = self.group_pos + 1, 0
+            if self.group_pos == len(self.groups):  # tier exhausted: reshuffle for the next epoch
+                self.epoch, self.group_pos = self.epoch + 1, 0
+        return group, row
+
+
+class CurriculumSampler:
+    """The global, deterministic document stream of a manifest.
+
+    Args:
+        manifest: a `manifest.json` path, its folder, or a loaded `Manifest`.
+        seed: drives tier choice and every shuffle; the same seed gives the same stream.
+        encoder: count progress in this tokenizer's tokens (and keep each document's ids);
+            without it, progress is counted in whitespace tokens, the manifest's own unit.
+        budget_tokens: the trainer's token budget; position = consumed / budget * schedule total.
+            Default: the schedule total itself (needed when the pacing unit is steps).
+        stop_at_end: end the stream when the position reaches the schedule total (exports use it);
+            otherwise it continues with the last interval's weights and the trainer decides.
+        columns: tier-file columns to read (default all; "id" and "text" are always read).
+    """
+
+    def __init__(
+        self,
+        manifest: str | Path | Any,
+        seed: int = 0,
+        *,
+        encoder: Encoder | None = None,
+        budget_tokens: int | None = None,
+        stop_at_end: bool = False,
+        columns: Sequence[str] | None = None,
+    ):
+        self.root, self.data = open_manifest(manifest)
+        data = self.data
+        pacing = data["pacing"]
+        self.total = float(pacing["total"])
+        if budget_tokens is None and pacing["unit"] != "tokens":
+            raise CurriscaleError(
+                f"manifest pacing.unit is {pacing['unit']!r}: pass budget_tokens so token progress maps onto it"
+            )
+        if budget_tokens is not None and budget_tokens <= 0:
+            raise CurriscaleError(f"budget_tokens={budget_tokens}: must be positive")
+        self.scale = self.total / budget_tokens if budget_tokens else 1.0
+        self.seed, self.encoder, self.stop_at_end = int(seed), encoder, stop_at_end
+        if columns is not None:
+            columns = list(dict.fromkeys(["id", "text", *columns]))
+        root = self.root
+        self.tiers = [
+            _TierReader(tier["index"], [root / f["path"] for f in tier["files"]], columns)
+            for tier in data["tiers"]
+        ]
+        self._ends = [float(interval["end"]) for interval in data["schedule"]]
+        self.stage_weights = self._usable_weights(data["schedule"])
+        self._cumulative = [np.cumsum(w).tolist() for w in self.stage_weights]
+        self._rng = np.random.default_rng(self.seed)
+        self.draws = 0
+        self.consumed = 0
+
+    def _usable_weights(self, schedule: list[dict]) -> list[np.ndarray]:
+        """Interval weights with empty tiers zeroed and the rest renormalised."""
+        has_rows = np.array([bool(tier.groups) for tier in self.tiers], dtype=float)
+        usable = []
+        for k, interval in enumerate(schedule):
+            weights = np.asarray(interval["weights"], dtype=float) * has_rows
+            if weights.sum() <= 0:
+                raise CurriscaleError(
+                    f"{self.root / 'manifest.json'}: schedule[{k}] gives weight only to empty tiers"
+                )
+            usable.append(weights / weights.sum())
+        return usable
+
+    @property
+    def position(self) -> float:
+        """Schedule position of the next draw, in manifest units."""
+        return self.consumed * self.scale
+
+    def stage_at(self, position: float) -> int:
+        """Index of the schedule interval containing `position` (the last one past the end)."""
+        return min(bisect.bisect_right(self._ends, position), len(self._ends) - 1)
+
+    def draw(self) -> Draw | None:
+        """The next document of the global stream, or None once a `stop_at_end` stream is done."""
+        position = self.position
+        if self.stop_at_end and position >= self.total:
+            return None
+        stage = self.stage_at(position)
+        cumulative = self._cumulative[stage]
+        tier = min(bisect.bisect_right(cumulative, self._rng.random() * cumulative[-1]), len(cumulative) - 1)
+        group, row = self.tiers[tier].next(self.seed, self.encoder)
+        draw = Draw(self.draws, tier, stage, group, row, group.lengths[row])
+        self.draws += 1
+        self.consumed += draw.n_tokens
+        return draw
+
+    def __iter__(self) -> Iterator[Draw]:
+        while (draw := self.draw()) is not None:
+            yield draw
+
+    def documents(self, shard: int = 0, num_shards: int = 1) -> Iterator[dict[str, Any]]:
+        """Documents of draws `shard`, `shard + num_shards`, ...; the state advances as they are taken."""
+        if not 0 <= shard < num_shards:
+            raise CurriscaleError(f"shard {shard} is outside 0..{num_shards - 1}")
+        for draw in self:
+            if draw.index % num_shards == shard:
+                yield draw.document()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue the stream exactly: JSON- and torch.save-friendly."""
+        return {
+            "format": STATE_FORMAT,
+            "version": 1,
+            "seed": self.seed,
+            "draws": self.draws,
+            "consumed": self.consumed,
+            "rng": self._rng.bit_generator.state,
+            "tiers": [tier.state() for tier in self.tiers],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a `state_dict()`; the next draw is the one that followed it."""
+        if state.get("format") != STATE_FORMAT or len(state.get("tiers", [])) != len(self.tiers):
+            raise CurriscaleError(
+                f"sampler state does not fit this manifest ({len(self.tiers)} tiers): {str(state)[:80]}"
+            )
+        self.seed, self.draws, self.consumed = int(state["seed"]), int(state["draws"]), int(state["consumed"])
+        self._rng.bit_generator.state = state["rng"]
+        for tier, tier_state in zip(self.tiers, state["tiers"], strict=True):
+            tier.load_state(tier_state)
+
+
+def iter_curriculum(
+    manifest: str | Path | Any,
+    seed: int = 0,
+    *,
+    budget_tokens: int | None = None,
+    stop_at_end: bool = True,
+    shard: int = 0,
+    num_shards: int = 1,
+) -> Iterator[dict[str, Any]]:
+    """Documents of a manifest in schedule order, for any framework (no torch needed).
+
+    Example:
+        >>> for doc in iter_curriculum("curriculum/manifest.json", seed=0):
+        ...     print(doc["tier"], doc["text"][:40])
+    """
+    sampler = CurriculumSampler(manifest, seed, budget_tokens=budget_tokens, stop_at_end=stop_at_end)
+    return sampler.documents(shard, num_shards)
