@@ -1,0 +1,79 @@
+"""Learning-rate schedules as pure functions of the step.
+
+Every schedule starts with a linear warmup from ~0 to the peak `lr` over `warmup_steps`, then:
+
+- `cosine`:   half-cosine from lr down to min_lr (= lr * min_lr_ratio) at the last step;
+- `wsd`:      warmup-stable-decay: flat at lr, then a linear decay to min_lr over the last
+              `decay_fraction` of training (Hu et al. 2024, MiniCPM);
+- `linear`:   linear decay from lr to min_lr;
+- `constant`: flat at lr;
+- `step`:     lr times `step_gamma` at each of the fractions in `step_milestones`.
+
+`lr_array` materialises the per-step values, which the LR-annealing scaling law (Tissue et al. 2024)
+needs next to the losses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from curriscale.errors import CurriscaleError
+
+SCHEDULES = ("cosine", "wsd", "linear", "constant", "step")
+
+
+@dataclass(frozen=True)
+class LRSchedule:
+    """A named schedule with its parameters; `schedule(step)` returns the learning rate at a step."""
+
+    kind: str
+    lr: float
+    total_steps: int
+    warmup_fraction: float = 0.02
+    min_lr_ratio: float = 0.1
+    decay_fraction: float = 0.2
+    step_milestones: tuple[float, ...] = field(default=(0.5, 0.75))
+    step_gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.kind not in SCHEDULES:
+            raise CurriscaleError(f"--lr-schedule {self.kind!r}: choose one of {', '.join(SCHEDULES)}")
+        if self.total_steps < 1:
+            raise CurriscaleError(f"the run has {self.total_steps} steps; raise the token budget")
+
+    @property
+    def warmup_steps(self) -> int:
+        return max(1, round(self.warmup_fraction * self.total_steps))
+
+    def __call__(self, step: int) -> float:
+        """Learning rate for optimizer step `step` (0-based)."""
+        if step < self.warmup_steps:
+            return self.lr * (step + 1) / self.warmup_steps
+        min_lr = self.lr * self.min_lr_ratio
+        # Progress through the post-warmup part, 0 at the end of warmup, 1 at the last step.
+        span = max(1, self.total_steps - 1 - self.warmup_steps)
+        progress = min(1.0, (step - self.warmup_steps) / span)
+        if self.kind == "cosine":
+            return min_lr + 0.5 * (self.lr - min_lr) * (1 + math.cos(math.pi * progress))
+        if self.kind == "linear":
+            return self.lr - (self.lr - min_lr) * progress
+        if self.kind == "wsd":
+            decay_start = self.total_steps - max(1, round(self.decay_fraction * self.total_steps))
+            if step < decay_start:
+                return self.lr
+            return self.lr - (self.lr - min_lr) * (step - decay_start + 1) / (self.total_steps - decay_start)
+        if self.kind == "step":
+            passed = sum(step >= round(m * self.total_steps) for m in self.step_milestones)
+            return self.lr * self.step_gamma**passed
+        return self.lr  # constant
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def lr_array(schedule: LRSchedule) -> np.ndarray:
+    """The learning rate at every step 0..total_steps-1 (float64)."""
+    return np.array([schedule(step) for step in range(schedule.total_steps)], dtype=np.float64)

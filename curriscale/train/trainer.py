@@ -1,0 +1,271 @@
+"""`train(TrainConfig) -> RunResult`: one resumable, deterministic training run on a manifest.
+
+The loop is nanoGPT's: fetch a batch, set the scheduled learning rate, forward, backward, clip,
+AdamW step. Around it sit the things a scaling grid needs:
+
+- budget by tokens or FLOPs (FLOPs / model.flops_per_token);
+- evaluation at `n_evals` log- or evenly spaced steps (always including the last), each followed by
+  a checkpoint and a rewrite of `metrics.parquet` / `positions.parquet` (see `records.py`);
+- exact resume: a rerun finds `checkpoint/` and continues from its step with the restored model,
+  optimizer, RNG and data position, giving the same losses as an uninterrupted run;
+- a non-finite loss stops the run with `CurriscaleError` before anything is saved, so the last
+  checkpoint on disk is the last good one;
+- `done.json` marks a finished run: a rerun returns its result immediately.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from curriscale.errors import CurriscaleError
+from curriscale.io import atomic_write_json
+from curriscale.train.checkpoint import checkpoint_dir, load_checkpoint, load_weights, save_checkpoint
+from curriscale.train.config import RunResult, TrainConfig
+from curriscale.train.data import Batches, SourceFactory, manifest_source
+from curriscale.train.evaluate import EvalSet, evaluate
+from curriscale.train.growth import grow_model
+from curriscale.train.model import GPT, GPTConfig
+from curriscale.train.records import Records
+from curriscale.train.schedules import LRSchedule
+from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
+
+
+def eval_steps(total_steps: int, n_evals: int, spacing: str) -> list[int]:
+    """Steps (after that many updates) at which to evaluate; the last step is always one."""
+    if spacing == "log":
+        points = np.geomspace(max(1.0, total_steps / 64), total_steps, n_evals)
+    else:
+        points = np.linspace(total_steps / n_evals, total_steps, n_evals)
+    return sorted({max(1, int(round(p))) for p in points} | {total_steps})
+
+
+def _run_tokenizer(config: TrainConfig, run_dir: Path):
+    """The run's tokenizer, copied into the run directory on first use so a resume reads the same one."""
+    own = run_dir / "tokenizer.json"
+    if not own.exists():
+        if config.tokenizer:
+            load_tokenizer(config.tokenizer)  # validate before copying
+            shutil.copyfile(config.tokenizer, own)
+        else:  # plain bytes: no merges to learn, so no text is needed
+            save_tokenizer(train_tokenizer([], vocab_size=257), own)
+    return load_tokenizer(own)
+
+
+def _source_run(config: TrainConfig) -> tuple[dict, Path]:
+    """config.json and newest checkpoint of the run to grow from."""
+    source = Path(config.init_from)
+    folder = checkpoint_dir(source)
+    if not (source / "config.json").is_file() or folder is None:
+        raise CurriscaleError(f"--init-from {source}: not a run directory with config.json and a checkpoint")
+    return json.loads((source / "config.json").read_text()), folder
+
+
+def train(config: TrainConfig, source_factory: SourceFactory = manifest_source) -> RunResult:
+    """Run (or resume, or return the finished) training run described by `config`.
+
+    Args:
+        config: the run; see `TrainConfig`.
+        source_factory: builds the token source; the default reads `config.manifest` with
+            `CurriculumDataset`.
+
+    Raises:
+        CurriscaleError: bad options, unreadable inputs, or a non-finite loss.
+    """
+    run_dir = Path(config.out)
+    if (run_dir / "done.json").is_file():
+        return RunResult.load(run_dir)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = _run_tokenizer(config, run_dir)
+
+    # Growth inherits the manifest, token plan and data position of the smaller run.
+    start_tokens, start_flops, start_sampler, grown_from = 0, 0.0, None, None
+    if config.init_from:
+        source_config, source_ckpt = _source_run(config)
+        config.manifest = config.manifest or source_config["manifest"]
+        config.budget_tokens = source_config["budget_tokens"]
+        config.budget_flops = None
+        source_state = torch.load(source_ckpt / "state.pt", weights_only=True)
+        start_tokens, start_flops = source_state["tokens"], source_state["flops"]
+        start_sampler = source_state["sampler"]
+        small = GPT(GPTConfig(**source_config["model"]))
+        load_weights(source_ckpt, small)
+        grown_from = small
+
+    torch.manual_seed(config.seed)
+    if grown_from is not None:
+        model = grow_model(grown_from, config.grow, seed=config.seed)
+        size = f"{json.loads((Path(config.init_from) / 'config.json').read_text())['size']}+{config.grow}"
+    else:
+        model = GPT(GPTConfig.from_size(config.size, tokenizer.get_vocab_size(), config.seq_len))
+        size = config.size
+    model_config = model.config
+    flops_per_token = model_config.flops_per_token()
+    budget_tokens = config.budget_tokens or int(config.budget_flops // flops_per_token)
+    tokens_per_step = config.batch_size * config.seq_len
+    plan_steps = (budget_tokens - start_tokens) // tokens_per_step
+    total_steps = max(1, round(config.stop_fraction * plan_steps))
+    if plan_steps < 1:
+        raise CurriscaleError(
+            f"budget of {budget_tokens} tokens is less than one batch ({tokens_per_step} tokens)"
+        )
+    schedule = LRSchedule(
+        config.lr_schedule,
+        config.lr,
+        total_steps,
+        config.warmup_fraction,
+        config.min_lr_ratio,
+        **config.lr_params,
+    )
+
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=schedule(0),
+        betas=(0.9, 0.95),
+    )
+    batches = Batches(
+        source_factory(config.manifest, config.seed, tokenizer, config.seq_len, budget_tokens),
+        config.batch_size,
+        config.seq_len,
+    )
+    eval_set = EvalSet.load(config.eval_path, tokenizer, config.seq_len) if config.eval_path else None
+    ood_set = EvalSet.load(config.ood_path, tokenizer, config.seq_len) if config.ood_path else None
+
+    atomic_write_json(
+        run_dir / "config.json",
+        {
+            **config.to_dict(),
+            "size": size,
+            "n_params": model_config.n_params(),
+            "non_embedding_params": model_config.non_embedding_params(),
+            "flops_per_token": flops_per_token,
+            "model": model_config.to_dict(),
+            "curriculum": _manifest_name(config.manifest),
+            "budget_tokens": budget_tokens,
+            "total_steps": total_steps,
+            "start_tokens": start_tokens,
+            "tokenizer": "tokenizer.json",
+            "lr_schedule_params": schedule.to_dict(),
+        },
+    )
+
+    step = 0
+    records = Records(run_dir)
+    ckpt = checkpoint_dir(run_dir)
+    if ckpt is not None:
+        state = load_checkpoint(ckpt, model, optimizer)
+        step = state["step"]
+        batches.load_state_dict(state["sampler"])
+    elif start_sampler is not None:
+        batches.load_state_dict(start_sampler)
+    records.truncate(step)  # rows past the checkpoint are recomputed identically
+
+    autocast = (
+        torch.autocast("cpu", dtype=torch.bfloat16)
+        if config.dtype == "bfloat16"
+        else contextlib.nullcontext()
+    )
+    checkpoints = eval_steps(total_steps, config.n_evals, config.eval_spacing)
+    loss_sum, loss_count = 0.0, 0
+    model.train()
+    while step < total_steps:
+        batch = batches.next()
+        if batch is None:
+            raise CurriscaleError(f"{config.manifest}: data ran out at step {step} of {total_steps}")
+        inputs, targets, answer_mask = batch
+        lr = schedule(step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        with autocast:
+            logits = model(inputs)
+        nll = F.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")
+        loss = nll.mean()
+        if not torch.isfinite(loss):
+            raise CurriscaleError(
+                f"{run_dir}: training loss is {loss.item()} at step {step} (lr={lr:.3g}); stopped. "
+                f"The last good checkpoint is {checkpoint_dir(run_dir) or 'none (no checkpoint yet)'}"
+            )
+        objective = (
+            _weighted_loss(nll, answer_mask, config.answer_loss_weight)
+            if config.answer_loss_weight != 1
+            else loss
+        )
+        optimizer.zero_grad(set_to_none=True)
+        objective.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        step += 1
+        loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
+
+        tokens = start_tokens + step * tokens_per_step
+        row = {
+            "step": step,
+            "tokens": tokens,
+            "flops": start_flops + step * tokens_per_step * float(flops_per_token),
+            "lr": lr,
+        }
+        if step in checkpoints:
+            metrics, positions = _evaluate_all(model, eval_set, ood_set)
+            if not all(np.isfinite(v) for k, v in metrics.items() if "loss" in k):
+                raise CurriscaleError(
+                    f"{run_dir}: non-finite eval loss at step {step}; stopped, last good checkpoint kept"
+                )
+            records.add({**row, "train_loss": loss_sum / loss_count, **metrics}, positions)
+            loss_sum, loss_count = 0.0, 0
+            save_checkpoint(
+                run_dir,
+                model,
+                optimizer,
+                {"step": step, "tokens": tokens, "flops": row["flops"], "sampler": batches.state_dict()},
+            )
+            records.write()
+        elif step % config.log_every == 0:
+            records.add({**row, "train_loss": loss_sum / loss_count})
+            loss_sum, loss_count = 0.0, 0
+
+    if config.export_hf:
+        from curriscale.train.hf_export import export_hf
+
+        export_hf(run_dir, run_dir / "hf")
+    result = RunResult(
+        str(run_dir), step, records.last("tokens"), records.last("flops"), records.final_metrics()
+    )
+    atomic_write_json(run_dir / "done.json", result.__dict__)
+    return result
+
+
+def _weighted_loss(nll: torch.Tensor, answer_mask: torch.Tensor | None, weight: float) -> torch.Tensor:
+    """Mean loss with answer tokens counted `weight` times."""
+    if answer_mask is None:
+        raise CurriscaleError("answer_loss_weight != 1 needs a data source that marks answer tokens")
+    weights = 1.0 + (weight - 1.0) * answer_mask.float()
+    return (nll * weights).sum() / weights.sum()
+
+
+def _evaluate_all(
+    model: GPT, eval_set: EvalSet | None, ood_set: EvalSet | None
+) -> tuple[dict, np.ndarray | None]:
+    metrics, positions = {}, None
+    if eval_set is not None:
+        metrics, positions = evaluate(model, eval_set)
+    if ood_set is not None:
+        metrics.update(evaluate(model, ood_set, prefix="ood_")[0])
+    return metrics, positions
+
+
+def _manifest_name(manifest: str | None) -> str | None:
+    """The manifest's `name` field (the curriculum's name), or None when it cannot be read."""
+    try:
+        return json.loads(Path(manifest).read_text()).get("name")
+    except (OSError, TypeError, ValueError, AttributeError):
+        return None
