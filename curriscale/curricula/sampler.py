@@ -20,7 +20,6 @@ and keeps draws k, k+N, ... This module imports no torch; `curriscale.curricula.
 from __future__ import annotations
 
 import bisect
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,28 +30,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curriscale.curricula.encoding import Encoder
+from curriscale.curricula.manifest import Manifest, load_manifest
 from curriscale.errors import CurriscaleError
 
 STATE_FORMAT = "curriscale.sampler"
-
-
-def open_manifest(manifest: str | Path | Any) -> tuple[Path, dict[str, Any]]:
-    """(folder, JSON) of a manifest given as a path, its folder, or a loaded object with .root/.data."""
-    if hasattr(manifest, "root") and hasattr(manifest, "data"):
-        return Path(manifest.root), manifest.data
-    path = Path(manifest)
-    if path.is_dir():
-        path = path / "manifest.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise CurriscaleError(f"{path}: cannot read manifest: {error}") from error
-    root = path.parent.resolve()
-    for tier in data["tiers"]:
-        for file in tier["files"]:
-            if Path(file["path"]).is_absolute() or not (root / file["path"]).resolve().is_relative_to(root):
-                raise CurriscaleError(f"{path}: tier file path {file['path']!r} escapes the manifest folder")
-    return root, data
 
 
 class _Group:
@@ -160,7 +141,7 @@ class CurriculumSampler:
 
     def __init__(
         self,
-        manifest: str | Path | Any,
+        manifest: str | Path | Manifest,
         seed: int = 0,
         *,
         encoder: Encoder | None = None,
@@ -168,8 +149,9 @@ class CurriculumSampler:
         stop_at_end: bool = False,
         columns: Sequence[str] | None = None,
     ):
-        self.root, self.data = open_manifest(manifest)
-        data = self.data
+        # load_manifest validates the schema and refuses paths that leave the manifest folder.
+        self.manifest = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
+        data = self.manifest.data
         pacing = data["pacing"]
         self.total = float(pacing["total"])
         if budget_tokens is None and pacing["unit"] != "tokens":
@@ -182,9 +164,8 @@ class CurriculumSampler:
         self.seed, self.encoder, self.stop_at_end = int(seed), encoder, stop_at_end
         if columns is not None:
             columns = list(dict.fromkeys(["id", "text", *columns]))
-        root = self.root
         self.tiers = [
-            _TierReader(tier["index"], [root / f["path"] for f in tier["files"]], columns)
+            _TierReader(tier["index"], self.manifest.tier_files(tier["index"]), columns)
             for tier in data["tiers"]
         ]
         self._ends = [float(interval["end"]) for interval in data["schedule"]]
@@ -202,7 +183,7 @@ class CurriculumSampler:
             weights = np.asarray(interval["weights"], dtype=float) * has_rows
             if weights.sum() <= 0:
                 raise CurriscaleError(
-                    f"{self.root / 'manifest.json'}: schedule[{k}] gives weight only to empty tiers"
+                    f"{self.manifest.root / 'manifest.json'}: schedule[{k}] gives weight only to empty tiers"
                 )
             usable.append(weights / weights.sum())
         return usable
@@ -267,7 +248,7 @@ class CurriculumSampler:
 
 
 def iter_curriculum(
-    manifest: str | Path | Any,
+    manifest: str | Path | Manifest,
     seed: int = 0,
     *,
     budget_tokens: int | None = None,

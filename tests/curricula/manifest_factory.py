@@ -27,7 +27,7 @@ def write_curriculum(
     schedule_weights: list[list[float]],
     rows_per_group: int = 8,
     files_per_tier: int = 2,
-    total: float | None = None,
+    total: int | None = None,
 ) -> Path:
     """Write tiers of `sizes` documents and a schedule of equal-length intervals; return manifest path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -70,10 +70,10 @@ def write_curriculum(
                 "files": files,
             }
         )
-    total = float(total if total is not None else all_tokens)
+    total = int(total if total is not None else all_tokens)
     k = len(schedule_weights)
     schedule = [
-        {"start": total * i / k, "end": total * (i + 1) / k, "weights": w}
+        {"start": total * i // k, "end": total * (i + 1) // k, "weights": w}
         for i, w in enumerate(schedule_weights)
     ]
     manifest = {
