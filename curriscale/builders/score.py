@@ -286,7 +286,8 @@ class _ProgressPoller:
         if self.callback:
             self.stop.set()
             self.thread.join()
-            self.callback(self.poll(), self.expected)
+            done = self.poll()
+            self.callback(done, done)  # the estimate was only an estimate: finish the bar at the true count
 
 
 def _unify_parts(paths: list[Path], score_columns: list[str]) -> None:

@@ -1,7 +1,94 @@
-"""`curriscale score`."""
+"""`curriscale score`: a thin wrapper over `curriscale.builders.score.score_corpus`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from curriscale.cli import console
+
+
+def score(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="JSONL (.jsonl, .jsonl.gz), Parquet or .txt files, folders of them, or saved HF datasets."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; rerunning into it resumes.")],
+    scorer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scorer",
+            "-s",
+            help="Scorer spec, repeatable: name, name:key=value,..., or module:Attr. "
+            "Default: text_stats and reading_age.",
+        ),
+    ] = None,
+    text_field: Annotated[str, typer.Option(help="Field/column holding the text.")] = "text",
+    id_field: Annotated[str, typer.Option(help="Field/column holding the id.")] = "id",
+    tasks: Annotated[int, typer.Option(help="datatrove tasks (one output part each).")] = 1,
+    workers: Annotated[int, typer.Option(help="Tasks run at once (slurm/ray: a cap, 1 = no cap).")] = 1,
+    executor: Annotated[str, typer.Option(help="local, slurm or ray.")] = "local",
+    batch_size: Annotated[int, typer.Option(help="Documents per scorer call.")] = 256,
+    max_chars: Annotated[int, typer.Option(help="Characters of a document the scorers see.")] = 100_000,
+    slurm_partition: Annotated[str | None, typer.Option(help="Slurm partition (slurm executor).")] = None,
+    slurm_time: Annotated[str, typer.Option(help="Slurm time limit per task.")] = "24:00:00",
+    dry_run: Annotated[bool, typer.Option(help="Slurm: write the sbatch scripts, do not submit.")] = False,
+    verbose: Annotated[bool, typer.Option(help="Show datatrove's own log lines.")] = False,
+) -> None:
+    """Score every document with the given scorers; write scored/ and rejected/ Parquet and score_stats.json.
+
+    Every input document ends up in DIR/scored/part-*.parquet (id, text, carried fields, truncated,
+    scorer columns) or DIR/rejected/part-*.parquet (id, text, reason, source as file:line).
+
+    Example: curriscale score data/train.jsonl data/extra/ --out scored/ --scorer reading_age --tasks 4 --workers 2
+    """
+    from loguru import logger
+
+    from curriscale.builders.score import score_corpus
+
+    if not verbose:
+        logger.disable("datatrove")  # its per-task logs still land in DIR/logs/logs/
+    options = (
+        {"partition": slurm_partition, "time": slurm_time} if executor == "slurm" and slurm_partition else {}
+    )
+    with console.progress() as bar:
+        task = bar.add_task("scoring documents", total=None)
+
+        def on_progress(done: int, expected: int) -> None:
+            bar.update(task, completed=done, total=max(expected, done))  # expected is a line-count estimate
+
+        result = score_corpus(
+            inputs,
+            out,
+            scorer or None,
+            text_field=text_field,
+            id_field=id_field,
+            tasks=tasks,
+            workers=workers,
+            executor=executor,
+            batch_size=batch_size,
+            max_chars=max_chars,
+            executor_options=options,
+            dry_run=dry_run,
+            on_progress=on_progress,
+        )
+    if executor == "slurm":
+        what = "would submit" if result.dry_run else "submitted"
+        console.info(
+            f"{what} {len(result.scripts)} sbatch scripts; see {result.logging_dir}/launch_script.slurm"
+        )
+        return
+    reasons = ", ".join(f"{k}: {v}" for k, v in result.rejected_reasons.items()) or "none"
+    console.info(
+        f"{result.documents_in} documents: {result.scored} scored, {result.rejected} rejected ({reasons})"
+    )
+    console.out.print(str(result.path))
+
 
 def register(app: typer.Typer) -> None:
-    """Add the `score` command(s) to the root app."""
+    """Add the `score` command to the root app."""
+    app.command("score")(score)
