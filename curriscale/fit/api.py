@@ -1,0 +1,173 @@
+"""`fit_law`: fit a named law to loss data, with held-out error, bootstrap intervals, break selection.
+
+One call does what a careful analyst would do by hand:
+1. fit the law on all observed points (multi-start L-BFGS-B, convergence checked);
+2. refit with the largest values of the law's extrapolation input held out (largest model, latest
+   step) and report the error there: the number that says whether the law extrapolates;
+3. optionally bootstrap the fit for parameter intervals;
+4. for BNSL with `breaks="auto"`, fit 0..3 breaks and keep the count with the lowest BIC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from curriscale.errors import CurriscaleError
+from curriscale.fit.bootstrap import bootstrap_intervals
+from curriscale.fit.data import resolve_columns, role_arrays
+from curriscale.fit.fitting import HUBER_DELTA, fit_theta
+from curriscale.fit.laws import Law, get_law
+from curriscale.fit.result import FitResult
+
+MAX_AUTO_BREAKS = 3
+
+
+def fit_law(
+    law_name: str,
+    data: Any,
+    columns: Mapping[str, str] | None = None,
+    *,
+    breaks: int | str | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+    confidence: float = 0.95,
+    heldout_fraction: float = 0.2,
+    n_starts: int = 8,
+    delta: float = HUBER_DELTA,
+    source: str = "data",
+) -> FitResult:
+    """Fit a scaling law to loss data.
+
+    Args:
+        law_name: `power`, `chinchilla`, `bnsl`, `lr-annealing` or `temporal`.
+        data: dict of arrays, pyarrow Table or pandas DataFrame.
+        columns: role -> column name (roles: power/bnsl `x, loss`; chinchilla `n, d, loss`;
+            lr-annealing `step, lr, loss` and optional `run`; temporal `step, position, loss`).
+        breaks: BNSL break count, or `"auto"` (default for bnsl) to select 0-3 by BIC.
+        bootstrap: number of bootstrap resamples for confidence intervals (0 = none).
+        seed: seed for the bootstrap.
+        confidence: bootstrap interval coverage.
+        heldout_fraction: share of the largest distinct extrapolation-input values held out.
+        n_starts: L-BFGS-B runs per fit (from the best points of the law's data-derived grid).
+        delta: Huber threshold on the log residual.
+        source: how to name the data in error messages.
+
+    Returns:
+        The fit; `metrics` holds `fit_error` and `heldout_error` (mean relative error),
+        `converged`, `n_starts`, `n_agree`, `best_objective` and, with breaks="auto", `bic`.
+
+    Example:
+        >>> fit = fit_law("power", {"x": sizes, "loss": losses}, bootstrap=200)
+        >>> fit.params["alpha"], fit.ci["alpha"]
+    """
+    if law_name != "bnsl" and breaks is not None:
+        raise CurriscaleError(f"--breaks applies to the bnsl law only, not '{law_name}'")
+    if law_name == "bnsl" and (breaks is None or breaks == "auto"):
+        candidates = [get_law("bnsl", breaks=k) for k in range(MAX_AUTO_BREAKS + 1)]
+    else:
+        candidates = [get_law(law_name, **({"breaks": int(breaks)} if law_name == "bnsl" else {}))]
+
+    resolved = resolve_columns(candidates[0], data, columns, source, need_loss=True)
+    inputs = role_arrays(candidates[0], data, resolved, source)
+    loss = inputs.pop("loss")
+    observed = np.isfinite(loss)
+    if np.any(loss[observed] <= 0):
+        raise CurriscaleError(f"{source}: column '{resolved['loss']}' (role 'loss') must be positive")
+
+    fits = [
+        _fit(law, inputs, loss, observed, n_starts, delta, heldout_fraction, source) for law in candidates
+    ]
+    law, design, optimum, metrics = min(fits, key=lambda fit: fit[3]["bic"])
+    if len(candidates) > 1:
+        metrics["bic_by_breaks"] = {str(fit[0].options()["breaks"]): fit[3]["bic"] for fit in fits}
+
+    params = law.to_params(optimum.theta)
+    ci = {}
+    if bootstrap > 0:
+        ci, _, not_converged = bootstrap_intervals(
+            law, design, loss, observed, optimum.theta, bootstrap, seed, confidence, delta
+        )
+        metrics.update(
+            bootstrap=bootstrap, confidence=confidence, seed=seed, bootstrap_not_converged=not_converged
+        )
+    return FitResult(
+        law=law.name,
+        params=params,
+        ci=ci,
+        metrics=metrics,
+        breaks=law.breaks(params),
+        columns=resolved,
+        options=law.options(),
+    )
+
+
+def _fit(
+    law: Law,
+    inputs: dict[str, np.ndarray],
+    loss: np.ndarray,
+    observed: np.ndarray,
+    n_starts: int,
+    delta: float,
+    heldout_fraction: float,
+    source: str,
+) -> tuple[Law, Any, Any, dict[str, Any]]:
+    """Full-data fit plus held-out refit of one law; returns (law, design, optimum, metrics)."""
+    n_params = len(law.param_names())
+    if observed.sum() <= n_params:
+        raise CurriscaleError(
+            f"{source}: the {law.name} law has {n_params} parameters but only {int(observed.sum())} loss values"
+        )
+    law.adapt(inputs)
+    design = law.prepare(inputs)
+    optimum = fit_theta(law, design, loss, observed.astype(float), n_starts, delta)
+    pred, _ = law.evaluate(optimum.theta, design)
+    log_residual = np.log(np.maximum(pred[observed], 1e-300)) - np.log(loss[observed])
+    n = int(observed.sum())
+    metrics: dict[str, Any] = {
+        "fit_error": _relative_error(pred, loss, observed),
+        "rmse_log": float(np.sqrt(np.mean(log_residual**2))),
+        "bic": float(n * np.log(np.mean(log_residual**2) + 1e-300) + n_params * np.log(n)),
+        "converged": optimum.converged,
+        "n_starts": optimum.n_starts,
+        "n_agree": optimum.n_agree,
+        "best_objective": optimum.objective,
+        "grad_norm": optimum.grad_norm,
+        "n_points": n,
+        "huber_delta": delta,
+        "heldout_error": None,
+        "heldout_points": 0,
+    }
+    held = heldout_mask(inputs[law.extrapolation_role], observed, heldout_fraction)
+    train = observed & ~held
+    if held.any() and train.sum() > n_params:
+        heldout = fit_theta(law, design, loss, train.astype(float), n_starts, delta)
+        held_pred, _ = law.evaluate(heldout.theta, design)
+        metrics.update(
+            heldout_error=_relative_error(held_pred, loss, held),
+            heldout_points=int(held.sum()),
+            heldout_role=law.extrapolation_role,
+            heldout_from=float(np.min(inputs[law.extrapolation_role][held])),
+            heldout_converged=heldout.converged,
+        )
+    return law, design, optimum, metrics
+
+
+def heldout_mask(values: np.ndarray, observed: np.ndarray, fraction: float) -> np.ndarray:
+    """Observed rows whose value is among the largest `fraction` of distinct observed values.
+
+    At least one distinct value is held out, and none when fewer than three distinct values exist
+    (nothing would be left to fit a trend on).
+    """
+    distinct = np.unique(values[observed])
+    if len(distinct) < 3 or fraction <= 0:
+        return np.zeros_like(observed)
+    n_hold = min(max(1, int(round(fraction * len(distinct)))), len(distinct) - 2)
+    return observed & (values >= distinct[-n_hold])
+
+
+def _relative_error(pred: np.ndarray, loss: np.ndarray, mask: np.ndarray) -> float:
+    """Mean |pred - obs| / obs over the masked rows."""
+    return float(np.mean(np.abs(pred[mask] - loss[mask]) / loss[mask]))
