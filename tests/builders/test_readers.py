@@ -1,0 +1,155 @@
+"""Input planning and the lossless corpus reader: every format, ids, sources, bad lines, sharding."""
+
+import gzip
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from curriscale.builders.inputs import ReadUnit, plan_inputs, units_for_task
+from curriscale.builders.readers import CorpusReader, internal
+from curriscale.errors import CurriscaleError
+
+
+def read_all(inputs, text_field="text", id_field="id", world_size=1):
+    """Plan and read every task's documents; returns (infos, [(id, text, metadata, source, reject)])."""
+    infos, units = plan_inputs([str(p) for p in inputs], text_field)
+    reader = CorpusReader(units, text_field, id_field)
+    rows = []
+    for rank in range(world_size):
+        for doc in reader.run(rank=rank, world_size=world_size):
+            meta = {k: v for k, v in doc.metadata.items() if k != "__curriscale__"}
+            rows.append((doc.id, doc.text, meta, internal(doc)["source"], internal(doc)["reject"]))
+    return infos, rows
+
+
+def write_jsonl(path, lines):
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def test_jsonl_ids_metadata_sources_and_blank_lines(tmp_path):
+    path = write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            json.dumps({"id": "train-L1-000001", "text": "Tom went home.", "level": 1, "task": "cloze"}),
+            "",
+            json.dumps({"text": "No id here.", "level": 0, "prompt": None}),
+        ],
+    )
+    infos, rows = read_all([path])
+    assert [r[0] for r in rows] == ["train-L1-000001", "train-3"]  # line 3: blank line 2 is no document
+    assert rows[0][2] == {"level": 1, "task": "cloze"}
+    assert rows[1][2] == {"level": 0, "prompt": None}
+    assert [r[3] for r in rows] == [f"{path}:1", f"{path}:3"]
+    assert all(r[4] is None for r in rows)
+    assert infos[0].format == "jsonl" and len(infos[0].sha256) == 64
+
+
+def test_malformed_jsonl_lines_become_rejected_documents_with_file_and_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(
+        b'{"text": "fine"}\n'
+        b'{"text": "unterminated\n'
+        b"[1, 2]\n"
+        b'{"text": "caf\xe9 latin-1"}\n'
+        b'{"body": "no text field"}\n'
+        b'{"text": 42}\n'
+    )
+    _, rows = read_all([path])
+    assert len(rows) == 6  # nothing dropped
+    rejects = {r[3]: r[4] for r in rows}
+    assert rejects[f"{path}:1"] is None
+    assert rejects[f"{path}:2"].startswith("malformed JSON: ")
+    assert rejects[f"{path}:3"] == "malformed JSON: expected an object, got list"
+    assert rejects[f"{path}:4"].startswith("binary or invalid UTF-8")
+    assert rejects[f"{path}:5"].startswith("missing text field")
+    assert rejects[f"{path}:6"] == "text is not a string: int"
+    assert rows[1][0] == "bad-2" and rows[1][1] == '{"text": "unterminated'
+
+
+def test_gzipped_jsonl_reads_like_plain(tmp_path):
+    lines = [json.dumps({"text": f"doc {i}", "n": i}) for i in range(5)]
+    with gzip.open(tmp_path / "part.jsonl.gz", "wt") as handle:
+        handle.write("\n".join(lines) + "\n")
+    infos, rows = read_all([tmp_path / "part.jsonl.gz"])
+    assert [r[0] for r in rows] == [f"part-{i}" for i in range(1, 6)]
+    assert [r[2]["n"] for r in rows] == list(range(5))
+    assert infos[0].expected_documents == 5
+
+
+def test_parquet_row_groups_give_rows_in_order_with_zero_based_ids(tmp_path):
+    table = pa.table({"body": [f"text {i}" for i in range(10)], "level": list(range(10))})
+    pq.write_table(table, tmp_path / "p.parquet", row_group_size=4)
+    infos, units = plan_inputs([str(tmp_path / "p.parquet")], "body")
+    assert [(u.part, u.start, u.stop) for u in units] == [(0, 0, 4), (1, 4, 8), (2, 8, 10)]
+    _, rows = read_all([tmp_path / "p.parquet"], text_field="body", world_size=2)
+    assert [r[0] for r in rows] == [f"p-{i}" for i in range(10)]
+    assert [r[2]["level"] for r in rows] == list(range(10))
+    assert rows[5][3] == f"{tmp_path / 'p.parquet'}:5"
+    assert infos[0].expected_documents == 10
+
+
+def test_folder_of_text_files_one_document_each(tmp_path):
+    (tmp_path / "docs" / "sub").mkdir(parents=True)
+    (tmp_path / "docs" / "a.txt").write_text("\ufeffFirst story.")
+    (tmp_path / "docs" / "sub" / "b.txt").write_text("Second story.")
+    (tmp_path / "docs" / "sub" / "junk.txt").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xd8")
+    (tmp_path / "docs" / "README.md").write_text("not data")
+    (tmp_path / "docs" / ".hidden.txt").write_text("skipped")
+    infos, rows = read_all([tmp_path / "docs"])
+    assert [(r[0], r[1]) for r in rows[:2]] == [("a", "First story."), ("sub/b", "Second story.")]
+    assert rows[2][0] == "sub/junk" and rows[2][4].startswith("binary or invalid UTF-8")
+    assert (infos[0].format, infos[0].files, infos[0].ignored_files) == ("folder", 3, 1)
+
+
+def test_saved_hf_datasets_single_and_dict(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    single = datasets.Dataset.from_dict({"text": ["one", "two", "three"], "label": [0, 1, 0]})
+    single.save_to_disk(str(tmp_path / "single"))
+    datasets.DatasetDict({"train": single, "test": single.select([2])}).save_to_disk(str(tmp_path / "dd"))
+    infos, rows = read_all([tmp_path / "single", tmp_path / "dd"])
+    assert [r[0] for r in rows] == [
+        "single-0",
+        "single-1",
+        "single-2",
+        "dd-test-0",
+        "dd-train-0",
+        "dd-train-1",
+        "dd-train-2",
+    ]
+    assert [r[1] for r in rows][:4] == ["one", "two", "three", "three"]
+    assert rows[1][2] == {"label": 1}
+    assert rows[3][3] == f"{tmp_path / 'dd'}/test:0"
+    assert [i.format for i in infos] == ["hf_dataset", "hf_dataset"]
+    with pytest.raises(CurriscaleError, match="no column 'body'"):
+        plan_inputs([str(tmp_path / "single")], "body")
+
+
+def test_planning_names_the_bad_input(tmp_path):
+    write_jsonl(tmp_path / "ok.jsonl", [json.dumps({"text": "x"})])
+    with pytest.raises(CurriscaleError, match="missing.jsonl: no such file"):
+        plan_inputs([str(tmp_path / "ok.jsonl"), str(tmp_path / "missing.jsonl")], "text")
+    (tmp_path / "data.csv").write_text("text\nx\n")
+    with pytest.raises(CurriscaleError, match="data.csv: unsupported input format"):
+        plan_inputs([str(tmp_path / "data.csv")], "text")
+    with pytest.raises(CurriscaleError, match=r"ok.jsonl:1: no field 'body' \(fields: text\)"):
+        plan_inputs([str(tmp_path / "ok.jsonl")], "body")
+    pq.write_table(pa.table({"content": ["x"]}), tmp_path / "c.parquet")
+    with pytest.raises(CurriscaleError, match="c.parquet: no column 'text'"):
+        plan_inputs([str(tmp_path / "c.parquet")], "text")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CurriscaleError, match="empty: folder has no readable files"):
+        plan_inputs([str(tmp_path / "empty")], "text")
+
+
+def test_units_for_task_are_contiguous_balanced_and_cover_everything():
+    units = [
+        ReadUnit(0, f"f{i}", "jsonl", f"f{i}", weight=w) for i, w in enumerate([5, 1, 1, 1, 1, 1, 10, 1])
+    ]
+    shares = [units_for_task(units, rank, 3) for rank in range(3)]
+    assert [u for share in shares for u in share] == units  # every unit once, in order
+    # cumulative weight 21 cut at 7 and 14 by unit midpoints: weights 7, 3 and 11
+    assert [[u.path for u in s] for s in shares] == [["f0", "f1", "f2"], ["f3", "f4", "f5"], ["f6", "f7"]]
+    assert units_for_task(units, 0, 1) == units
