@@ -135,6 +135,7 @@ def readability_features(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]
             "coleman_liau": 5.8 * counts["letters"] / words - 29.6 * sentences / words - 15.8,
             "ari": 4.71 * counts["chars"] / counts["tokens"] + 0.5 * per_sentence - 21.43,
             "words_per_sentence": per_sentence,
+            "log_words_per_sentence": np.log(per_sentence),
             "syllables_per_word": per_word,
             "letters_per_word": counts["letters"] / words,
             "difficult_words": difficult,
