@@ -66,8 +66,8 @@ class EvalSet:
         encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
         sequences, masks = [], []
         for row, (text, prompt, encoding) in enumerate(zip(texts, prompts, encodings, strict=True)):
-            ids = np.array([eos_id(tokenizer), *encoding.ids], dtype=np.int64)[: seq_len + 1]
-            ends = np.array([end for _, end in encoding.offsets], dtype=np.int64)[: len(ids) - 1]
+            ids = np.array([eos_id(tokenizer), *encoding.ids], dtype=np.int64)
+            ends = np.array([end for _, end in encoding.offsets], dtype=np.int64)
             if prompt is not None:
                 if not text.startswith(prompt):
                     raise CurriscaleError(f"{path}: row {row + 1}: 'text' does not start with 'prompt'")
@@ -75,6 +75,9 @@ class EvalSet:
                 mask = ends > len(prompt) + 1
             else:
                 mask = np.zeros(len(ends), dtype=bool)
+            if len(ids) > seq_len + 1:
+                # A question whose answer is cut off cannot be checked: count it as plain text.
+                ids, mask = ids[: seq_len + 1], mask[:seq_len] & ~mask[seq_len:].any()
             sequences.append(ids)
             masks.append(mask)
         group_ids = np.array([-1 if g is None else int(g) for g in groups], dtype=np.int64)
