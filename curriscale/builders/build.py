@@ -1,0 +1,281 @@
+"""Build a curriculum: scored Parquet + recipe -> tier Parquet files + `manifest.json`.
+
+Two streaming passes keep memory bounded by a few numeric arrays, not by the corpus:
+
+1. Read only the recipe's difficulty columns from every input file, compute the difficulty of all
+   documents (global ranks for a composite) and assign tiers (quantile edges need the whole array).
+2. Stream the full rows by record batch, append a `difficulty` column, split each batch by tier
+   and append it to that tier's shard writer. Within a tier, documents keep their input order.
+
+Output (OUT = `out_dir`):
+
+    OUT/tier=NN/part-NNNNN.parquet   every scored column + `difficulty`, row groups of 8,192 rows
+    OUT/rejected/part-00000.parquet  id, text, reason, source: scoring rejects + unplaceable rows
+    OUT/manifest.json                see curriscale.curricula.manifest
+
+Reliability: everything is written into a hidden sibling folder `.OUT.partial` and swapped into
+place only when complete; a rerun after a crash deletes the leftover and rebuilds. Output bytes
+depend only on the inputs and the recipe (no timestamps, fixed batch and row-group sizes), so the
+rerun is byte-identical to an uninterrupted build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curriscale import __version__
+from curriscale.builders.difficulty import compute_difficulty, needed_columns
+from curriscale.builders.shards import REJECT_SCHEMA, ShardWriter
+from curriscale.builders.tiers import assign_tiers
+from curriscale.curricula.manifest import MANIFEST_NAME, Manifest, write_manifest
+from curriscale.curricula.pacing import consumption, divergence_from_static, materialise_schedule
+from curriscale.curricula.recipe import Recipe
+from curriscale.errors import CurriscaleError
+from curriscale.io import sha256_file
+
+BATCH_ROWS = 32_768
+ScoredSource = str | os.PathLike | Sequence[str | os.PathLike]
+
+
+@dataclass
+class ScoredInput:
+    """The scored files of a build; `root` is what the manifest's input paths are relative to."""
+
+    root: Path
+    scored: list[Path]
+    rejected: list[Path]
+    stats: dict | None
+
+
+def resolve_scored(scored: ScoredSource) -> ScoredInput:
+    """Find the Parquet inputs: a `score` output folder, a folder of Parquet, a file, or a list."""
+    if isinstance(scored, str | os.PathLike):
+        path = Path(scored)
+        if path.is_file():
+            return ScoredInput(path.parent, [path], [], None)
+        if not path.is_dir():
+            raise CurriscaleError(f"{path}: scored input not found")
+        if (path / "scored").is_dir():
+            stats_path = path / "score_stats.json"
+            stats = json.loads(stats_path.read_text("utf-8")) if stats_path.is_file() else None
+            files = sorted((path / "scored").glob("*.parquet"))
+            return ScoredInput(path, files, sorted((path / "rejected").glob("*.parquet")), stats)
+        files = sorted(path.glob("*.parquet"))
+        if not files:
+            raise CurriscaleError(f"{path}: no Parquet files (expected scored/*.parquet or *.parquet)")
+        return ScoredInput(path, files, [], None)
+    files = [Path(f) for f in scored]
+    for file in files:
+        if not file.is_file():
+            raise CurriscaleError(f"{file}: scored input not found")
+    if not files:
+        raise CurriscaleError("no scored input files given")
+    return ScoredInput(Path(os.path.commonpath([f.resolve().parent for f in files])), files, [], None)
+
+
+def _read_difficulty_columns(inputs: ScoredInput, recipe: Recipe) -> pa.Table:
+    """Pass 1: just the columns the recipe needs, from every file, in input order."""
+    columns = needed_columns(recipe)
+    tables = []
+    for file in inputs.scored:
+        names = pq.read_schema(file).names
+        for column in columns:
+            if column not in names:
+                field = "tiers.column" if column == recipe.tiers.column else f"difficulty.columns.{column}"
+                raise CurriscaleError(f"{recipe.source}: {field}: column {column!r} not in {file}")
+        tables.append(pq.read_table(file, columns=columns))
+    return pa.concat_tables(tables)
+
+
+def _relative(inputs: ScoredInput, file: Path) -> str:
+    return Path(os.path.relpath(file.resolve(), inputs.root.resolve())).as_posix()
+
+
+def _token_counts(table: pa.Table) -> np.ndarray:
+    """Tokens per document: the `n_tokens` column if present, else whitespace-separated words."""
+    counts = (
+        table.column("n_tokens")
+        if "n_tokens" in table.column_names
+        else pc.count_substring_regex(table.column("text"), r"\S+")
+    )
+    return pc.fill_null(counts, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _prepare_output(out: Path) -> Path:
+    """Check `out` is new, empty or a previous curriculum; clear leftovers of a killed build."""
+    if out.exists() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
+        raise CurriscaleError(
+            f"{out}: exists, is not empty and holds no {MANIFEST_NAME}; choose a new folder"
+        )
+    partial = out.parent / f".{out.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(out.parent / f".{out.name}.old", ignore_errors=True)
+    partial.mkdir(parents=True)
+    return partial
+
+
+def _publish(partial: Path, out: Path) -> None:
+    """Swap the finished build into place (a previous curriculum is moved aside, then deleted)."""
+    old = out.parent / f".{out.name}.old"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(partial, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def build_curriculum(
+    scored: ScoredSource,
+    recipe: Recipe,
+    out_dir: str | os.PathLike,
+    progress: Callable[[int], None] | None = None,
+) -> Manifest:
+    """Cut scored documents into difficulty tiers and write the curriculum folder.
+
+    Args:
+        scored: A `curriscale score` output folder (scored/, rejected/, score_stats.json), a folder
+            of Parquet files, one Parquet file, or a list of them.
+        recipe: The parsed recipe (see `curriscale.curricula.recipe.load_recipe`).
+        out_dir: The curriculum folder to create (or replace, if it holds a previous build).
+        progress: Called with the number of rows done after each streamed batch.
+
+    Returns:
+        The written, validated `Manifest`.
+    """
+    inputs, out = resolve_scored(scored), Path(out_dir)
+    key_table = _read_difficulty_columns(inputs, recipe)
+    labels = key_table.column(recipe.tiers.column) if recipe.tiers.column else None
+    if recipe.difficulty is None:  # a pure categorical ladder: difficulty is the rung
+        assignment = assign_tiers(recipe.tiers, np.zeros(key_table.num_rows), labels)
+        difficulty = np.where(assignment.tier >= 0, assignment.tier, np.nan).astype(np.float64)
+    else:
+        difficulty = compute_difficulty(key_table, recipe)
+        assignment = assign_tiers(recipe.tiers, difficulty, labels)
+    del key_table
+    n_tiers = len(assignment.bounds)
+
+    partial = _prepare_output(out)
+    rejects = ShardWriter(partial, "rejected", REJECT_SCHEMA)
+    reasons: Counter[str] = Counter()
+    for file in inputs.rejected:  # scoring rejects are carried over first, unchanged
+        table = pq.read_table(file)
+        table = pa.table({f.name: _column_or_nulls(table, f) for f in REJECT_SCHEMA}, schema=REJECT_SCHEMA)
+        reasons.update(dict(Counter(table.column("reason").to_pylist())))
+        rejects.add(table)
+
+    schema = pa.unify_schemas([pq.read_schema(f) for f in inputs.scored])
+    schema = schema.remove(schema.get_field_index("difficulty")) if "difficulty" in schema.names else schema
+    schema = schema.append(pa.field("difficulty", pa.float64()))
+    writers = [ShardWriter(partial, f"tier={i:02d}", schema) for i in range(n_tiers)]
+    tokens, offset = np.zeros(n_tiers, np.int64), 0
+    for file in inputs.scored:
+        row_in_file = 0
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS):
+            n = batch.num_rows
+            table = pa.table({f.name: _column_or_nulls(batch, f) for f in schema if f.name != "difficulty"})
+            table = table.append_column("difficulty", pa.array(difficulty[offset : offset + n]))
+            # Sort the batch by tier (stable: input order within a tier), then cut contiguous slices.
+            order = np.argsort(assignment.tier[offset : offset + n], kind="stable")
+            tier = assignment.tier[offset : offset + n][order]
+            counts = _token_counts(table)[order]
+            table = table.take(order)
+            cuts = np.searchsorted(tier, np.arange(-1, n_tiers + 1))
+            bad = table.slice(0, cuts[1])
+            if bad.num_rows:
+                source = [f"{_relative(inputs, file)}:{row_in_file + i}" for i in order[: cuts[1]]]
+                reasons[assignment.reason] += bad.num_rows
+                rejects.add(
+                    pa.table(
+                        {
+                            "id": bad["id"],
+                            "text": bad["text"],
+                            "reason": [assignment.reason] * bad.num_rows,
+                            "source": source,
+                        },
+                        schema=REJECT_SCHEMA,
+                    )
+                )
+            for i in range(n_tiers):
+                writers[i].add(table.slice(cuts[i + 1], cuts[i + 2] - cuts[i + 1]))
+                tokens[i] += counts[cuts[i + 1] : cuts[i + 2]].sum()
+            offset, row_in_file = offset + n, row_in_file + n
+            if progress:
+                progress(offset)
+
+    tier_files = [w.close() for w in writers]
+    documents = [w.rows for w in writers]
+    if sum(documents) == 0:
+        shutil.rmtree(partial)
+        raise CurriscaleError(f"{recipe.source}: no document could be placed in a tier ({assignment.reason})")
+    tiers = [
+        {
+            "index": i,
+            "name": f"tier={i:02d}",
+            "bounds": assignment.bounds[i],
+            "label": assignment.labels[i],
+            "documents": documents[i],
+            "tokens": int(tokens[i]),
+            "files": tier_files[i],
+        }
+        for i in range(n_tiers)
+    ]
+    schedule = materialise_schedule(recipe.pacing, tokens, recipe.total)
+    if recipe.difficulty is None:
+        difficulty_meta = {
+            "columns": {recipe.tiers.column: 1.0},
+            "normalise": "order",
+            "order": recipe.tiers.order,
+        }
+    else:
+        difficulty_meta = {"columns": recipe.difficulty, "normalise": recipe.normalise}
+    data = {
+        "format": "curriscale.manifest",
+        "version": 1,
+        "name": recipe.name,
+        "created_by": f"curriscale {__version__}",
+        "seed": recipe.seed,
+        "difficulty": difficulty_meta,
+        "tiers": tiers,
+        "token_unit": "n_tokens" if "n_tokens" in schema.names else "whitespace",
+        "pacing": recipe.pacing.to_dict(recipe.total),
+        "schedule": schedule,
+        "lr_schedule": recipe.lr_schedule,
+        "consumption": consumption(schedule, tokens, recipe.budget_tokens),
+        "divergence_from_static": divergence_from_static(schedule, tokens),
+        "rejected": {
+            "documents": rejects.rows,
+            "reasons": dict(sorted(reasons.items())),
+            "files": rejects.close(),
+        },
+        "inputs": [
+            {
+                "path": _relative(inputs, f),
+                "documents": pq.ParquetFile(f).metadata.num_rows,
+                "sha256": sha256_file(f),
+            }
+            for f in inputs.scored + inputs.rejected
+        ],
+        "scorers": (inputs.stats or {}).get("scorers", []),
+        "recipe": recipe.to_dict(),
+        "recipe_hash": recipe.hash(),
+    }
+    write_manifest(partial, data)
+    _publish(partial, out)
+    return Manifest(root=out.resolve(), data=data)
+
+
+def _column_or_nulls(table: pa.Table | pa.RecordBatch, field: pa.Field) -> pa.Array:
+    """`field` from `table` cast to its type, or a null column when the file lacks it."""
+    if field.name not in table.schema.names:
+        return pa.nulls(table.num_rows, field.type)
+    return pc.cast(table.column(field.name), field.type)
