@@ -109,3 +109,26 @@ def get_scorer(spec: str) -> Any:
         return factory(**params)
     except TypeError as error:
         raise CurriscaleError(f"scorer {spec!r}: bad parameters {params}: {error}") from error
+
+
+def describe_scorers() -> list[dict[str, Any]]:
+    """One row per available scorer: name, path, kind (built-in / plug-in), version, columns.
+
+    Each scorer is built with default parameters to ask for its columns; one that cannot be
+    (a plug-in needing arguments, a missing dependency) is listed with the reason instead.
+    """
+    rows = []
+    for name, path in scorer_paths().items():
+        row: dict[str, Any] = {
+            "name": name,
+            "path": path,
+            "kind": "built-in" if name in BUILTINS else "plug-in",
+        }
+        try:
+            scorer = get_scorer(name)
+            columns = {column: str(dtype) for column, dtype in scorer.columns().items()}
+            row |= {"version": str(getattr(scorer, "version", "?")), "columns": columns, "error": None}
+        except Exception as error:  # a broken plug-in must not hide the others from the listing
+            row |= {"version": "?", "columns": {}, "error": f"{type(error).__name__}: {error}"}
+        rows.append(row)
+    return rows

@@ -1,0 +1,79 @@
+import math
+
+import numpy as np
+import pyarrow as pa
+
+from curriscale.scorers.text_stats import TextStats, count_sentences, mtld, word_rarity, words_of
+
+
+def test_words_and_sentences_follow_textstat_rules():
+    assert words_of("Don't stop, it's fine - really!") == ["Don't", "stop", "it's", "fine", "really"]
+    assert words_of("It\u2019s ok.") == ["It's", "ok"]
+    # Runs of two words or fewer ("Hi.", "e.g.") are not sentences.
+    assert count_sentences("Hi. The cat sat on the mat. Then it slept all day!") == 2
+    assert count_sentences("") == 0
+
+
+def test_mtld_is_higher_for_more_varied_text():
+    repetitive = ("the cat and the dog and the cat " * 10).split()
+    varied = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu the a " * 3).split()
+    assert mtld(varied) > 2 * mtld(repetitive)
+    assert math.isnan(mtld([]))
+
+
+def test_mtld_of_all_distinct_words_uses_the_one_repeat_floor():
+    words = [f"w{i}" for i in range(10)]
+    assert mtld(words) == 10 / (1 / (10 * 0.28))
+
+
+def test_word_rarity_orders_common_below_rare_and_skips_numbers():
+    assert word_rarity(["the", "and"]) < word_rarity(["sesquipedalian", "perspicacious"])
+    assert word_rarity(["the", "1999"]) == word_rarity(["the"])
+    assert math.isnan(word_rarity(["1999", "42"]))
+
+
+def test_score_columns_lengths_and_values():
+    scorer = TextStats()
+    texts = ["The cat sat on the mat. The dog sat on the log too!", "aaaa " * 200, "Short one here."]
+    out = scorer.score(texts)
+    assert set(out) == set(scorer.columns())
+    assert all(len(v) == 3 for v in out.values())
+    assert out["n_chars"].tolist() == [len(t) for t in texts]
+    assert out["n_words"].tolist() == [13, 200, 3]
+    assert out["n_sentences"].tolist() == [2, 1, 1]
+    assert out["words_per_sentence"][0] == 6.5
+    # A repeated word compresses far better than prose.
+    assert out["compression_ratio"][1] < 0.1 < out["compression_ratio"][0]
+    assert scorer.columns()["n_words"] == pa.int64()
+
+
+def test_bad_input_gives_nan_only_where_meaningless_with_a_reason():
+    scorer = TextStats()
+    texts = [
+        "",
+        "   \n",
+        "!!! ???",
+        "12 345",
+        "\ud800 broken surrogate text",
+        "Le chat est assis sur le tapis.",
+    ]
+    out = scorer.score(texts)
+    assert np.isnan(out["mtld"][:3]).all() and np.isnan(out["word_rarity"][:4]).all()
+    assert np.isfinite(out["mtld"][3:]).all() and np.isfinite(out["word_rarity"][4:]).all()
+    assert np.isfinite(out["compression_ratio"][1:]).all()
+    assert [scorer.reject_reason(t) for t in texts] == [
+        "no words",
+        "no words",
+        "no words",
+        "no words without digits",
+        None,
+        None,
+    ]
+
+
+def test_ten_megabyte_document_scores():
+    text = "A plain sentence with several ordinary words in it. " * 200_000
+    out = TextStats().score([text])
+    assert out["n_words"][0] == 1_800_000
+    assert out["n_sentences"][0] == 200_000
+    assert 0 < out["compression_ratio"][0] < 0.01
