@@ -1,7 +1,43 @@
-"""`curriscale recommend`."""
+"""`curriscale recommend`: a thin wrapper over `curriscale.fit.recommend.recommend`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from curriscale.cli import console
+
+
+def recommend(
+    fits: Annotated[Path, typer.Argument(help="Folder written by `curriscale fit RUNS --out FITS`.")],
+    size: Annotated[float, typer.Option("--size", help="Target model size in non-embedding parameters.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Manifest to write (tier files are linked beside it).")
+    ],
+) -> None:
+    """Recommend a curriculum (or none) for a model size and write it as a manifest.
+
+    The pick extrapolates the grid's power laws and speedup trend to SIZE; the manifest is the
+    chosen curriculum's, with a `recommendation` field holding the decision and the evidence.
+
+    Example: curriscale recommend fits/ --size 2e6 --out recommended/manifest.json
+    """
+    from curriscale.fit.recommend import recommend as recommend_manifest
+
+    decision = recommend_manifest(fits, size, out)["recommendation"]
+    what = (
+        "no curriculum (static mix)"
+        if decision["no_curriculum"]
+        else f"curriculum {decision['curriculum']!r}"
+    )
+    console.info(
+        f"{size:g} params: {what}, pacing {decision['pacing']['kind']}, LR schedule {decision['lr_schedule']}"
+    )
+    console.info(f"wrote {out}")
+
 
 def register(app: typer.Typer) -> None:
-    """Add the `recommend` command(s) to the root app."""
+    """Add the `recommend` command to the root app."""
+    app.command("recommend")(recommend)

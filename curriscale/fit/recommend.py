@@ -1,0 +1,173 @@
+"""Recommend a curriculum for a model size from a grid's fits, and write it as a manifest.
+
+The decision uses two extrapolations to the target size N, both from `curriscale fit RUNS`:
+
+1. the power law of final eval loss against non-embedding parameters, per curriculum and LR
+   schedule: predicted final loss at N;
+2. the trend of the speedup over the static mix with size: a straight line in (log N, log speedup)
+   through the grid's sizes, evaluated at N.
+
+A curriculum is recommended over the static mix only when both agree that it pays at N (predicted
+speedup above 1 and predicted loss below the static mix's, where each is available); among those
+the largest predicted speedup wins. Otherwise the answer is "no curriculum": the static mix. The
+LR schedule is the one whose chosen arm has the lowest predicted loss. Only progressions the grid
+actually tested are recommended: pacing, warmup fraction and starting tier are those of the chosen
+curriculum's manifest, so nothing untested is invented.
+
+Output paths. A manifest's file paths are relative to its own folder and may not leave it. So the
+recommended manifest is written beside the tiers when `out` is in the source manifest's folder;
+otherwise the tier (and rejected) files are hard-linked, or copied where links are impossible, into
+`out`'s folder under the same relative paths. Either way the written manifest is self-contained and
+valid, and its `recommendation` field records the decision, the evidence and the source manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from curriscale.errors import CurriscaleError
+from curriscale.fit.result import FitResult
+from curriscale.io import atomic_write_json, sha256_file
+
+
+def recommend(fits_dir: str | Path, size: float, out: str | Path) -> dict:
+    """Pick the best progression for a model of `size` non-embedding parameters; write its manifest.
+
+    Args:
+        fits_dir: output folder of `fit_grid` (fits.json, comparison.json).
+        size: target non-embedding parameter count.
+        out: path of the manifest to write.
+
+    Returns:
+        The written manifest (with its `recommendation` field).
+
+    Raises:
+        CurriscaleError: missing fits, a non-positive size, or a chosen manifest that cannot be found.
+    """
+    if not size > 0:
+        raise CurriscaleError(f"--size must be a positive parameter count, got {size}")
+    fits, comparison = _read(Path(fits_dir), "fits.json"), _read(Path(fits_dir), "comparison.json")
+    decision = decide(fits, comparison, float(size))
+    source = Path(fits["curricula"][decision["curriculum"]]["manifest"] or "")
+    if not source.is_file():
+        raise CurriscaleError(f"manifest of curriculum {decision['curriculum']!r} not found: {source}")
+    manifest = json.loads(source.read_text())
+    decision |= _progression(manifest) | {"source_manifest": str(source.resolve())}
+    out = Path(out)
+    if out.resolve() == source.resolve():
+        raise CurriscaleError(f"{out}: refusing to overwrite the grid's own manifest; choose another --out")
+    if out.parent.resolve() != source.parent.resolve():
+        _carry_files(manifest, source.parent, out.parent)
+    manifest["recommendation"] = decision
+    atomic_write_json(out, manifest)
+    return manifest
+
+
+def decide(fits: dict, comparison: dict, size: float) -> dict:
+    """The recommendation at `size` from the fits' and comparison's JSON (see the module docstring)."""
+    baseline = comparison["baseline"]
+    predicted = {
+        (row["curriculum"], row["lr_schedule"]): predict_power(row["fit"], size)
+        for row in fits["scaling"]
+        if row["metric"] == "eval_loss" and "params" in row["fit"]
+    }
+    trend = speedup_trend(comparison["cells"], size)
+    candidates = []
+    for name, lr in sorted({(c["curriculum"], c["lr_schedule"]) for c in comparison["cells"]}):
+        s, loss, base_loss = trend.get((name, lr)), predicted.get((name, lr)), predicted.get((baseline, lr))
+        gains = []
+        if s is not None:
+            gains.append(s > 1)
+        if loss is not None and base_loss is not None:
+            gains.append(loss < base_loss)
+        if gains and all(gains):
+            candidates.append((s if s is not None else 1.0, name, lr))
+    chosen = max(candidates)[1] if candidates else baseline
+    arms = {lr: loss for (name, lr), loss in predicted.items() if name == chosen}
+    sizes = sorted({c["non_embedding_params"] for c in comparison["cells"]})
+    return {
+        "size": size,
+        "curriculum": chosen,
+        "no_curriculum": chosen == baseline,
+        "baseline": baseline,
+        "lr_schedule": min(arms, key=arms.get) if arms else None,
+        "predicted_eval_loss": {f"{n}/{lr}": v for (n, lr), v in sorted(predicted.items())},
+        "predicted_speedup": {f"{n}/{lr}": v for (n, lr), v in sorted(trend.items())},
+        "extrapolated": bool(sizes) and not sizes[0] <= size <= sizes[-1],
+        "grid_sizes": sizes,
+    }
+
+
+def predict_power(fit: dict, size: float) -> float:
+    """A fitted `power` law's prediction at `size` (through the law's own formula)."""
+    return float(FitResult.from_dict(fit).predict({"x": np.array([float(size)])}, columns={"x": "x"})[0])
+
+
+def speedup_trend(cells: list[dict], size: float) -> dict[tuple[str, str], float]:
+    """Speedup at `size` per (curriculum, LR schedule), from a line in (log N, log speedup)."""
+    by_arm: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for cell in cells:
+        if cell["speedup"] is not None and cell["speedup"] > 0:
+            key = (cell["curriculum"], cell["lr_schedule"])
+            by_arm.setdefault(key, []).append((np.log(cell["non_embedding_params"]), np.log(cell["speedup"])))
+    trend = {}
+    for key, points in by_arm.items():
+        x, y = np.array(points).T
+        slope, intercept = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, y.mean())
+        trend[key] = float(np.exp(intercept + slope * np.log(size)))
+    return trend
+
+
+def _progression(manifest: dict) -> dict:
+    """Pacing kind and parameters, warmup fraction and starting tiers of a manifest."""
+    pacing, schedule = manifest.get("pacing", {}), manifest.get("schedule", [])
+    total = pacing.get("total") or (schedule[-1]["end"] if schedule else None)
+    final = schedule[-1]["weights"] if schedule else None
+    # Warmup: the part of training before the schedule settles on its final mixture.
+    warmup_end = max((i["end"] for i in schedule if i["weights"] != final), default=0)
+    first = np.array(schedule[0]["weights"]) if schedule else np.array([])
+    return {
+        "pacing": {"kind": pacing.get("kind"), "params": pacing.get("params", {})},
+        "warmup_fraction": float(warmup_end / total) if total else None,
+        "starting_tiers": [int(i) for i in np.flatnonzero(first > 0)],
+        "starting_tier": int(np.argmax(first)) if first.size else None,
+    }
+
+
+def _carry_files(manifest: dict, source_root: Path, target_root: Path) -> None:
+    """Link (or copy) every file the manifest lists from `source_root` to the same place in `target_root`."""
+    listed = [f for tier in manifest.get("tiers", []) for f in tier.get("files", [])]
+    listed += manifest.get("rejected", {}).get("files", [])
+    for entry in listed:
+        relative = Path(entry["path"])
+        if relative.is_absolute() or ".." in relative.parts:
+            raise CurriscaleError(
+                f"{source_root / 'manifest.json'}: file path {entry['path']!r} leaves the manifest folder"
+            )
+        source, target = source_root / relative, target_root / relative
+        if not source.is_file():
+            raise CurriscaleError(f"{source}: listed in the manifest but missing")
+        if target.exists():
+            if sha256_file(target) != sha256_file(source):
+                raise CurriscaleError(f"{target}: exists with different content; choose another --out folder")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:  # another file system, or links not allowed
+            shutil.copy2(source, target)
+
+
+def _read(folder: Path, name: str) -> dict:
+    path = folder / name
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CurriscaleError(f"{path}: not found (run `curriscale fit RUNS --out {folder}` first)") from None
+    except json.JSONDecodeError as error:
+        raise CurriscaleError(f"{path}: malformed JSON: {error}") from None

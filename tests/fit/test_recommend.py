@@ -1,0 +1,85 @@
+"""Recommendations from a grid whose curriculum pays below 1e5 parameters and costs above it."""
+
+import json
+
+import pytest
+from grid_factory import write_grid
+
+from curriscale.errors import CurriscaleError
+from curriscale.fit.grid_fit import fit_grid
+from curriscale.fit.recommend import decide, recommend, speedup_trend
+
+
+@pytest.fixture(scope="module")
+def fits_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grid")
+    write_grid(root / "runs", sizes=(12e3, 25e3, 50e3, 200e3, 400e3), seeds=(0, 1), critical={1: 3e4})
+    fit_grid(root / "runs", root / "fits", bootstrap=10, annealing=False)
+    return root / "fits"
+
+
+def test_small_model_gets_the_curriculum_written_beside_copied_tiers(fits_dir, tmp_path):
+    out = tmp_path / "small" / "manifest.json"
+    manifest = recommend(fits_dir, 2e4, out)
+    decision = manifest["recommendation"]
+    assert decision["curriculum"] == "ladder" and not decision["no_curriculum"]
+    assert decision["predicted_speedup"]["ladder/cosine"] == pytest.approx((1e5 / 2e4) ** 0.2, rel=0.1)
+    assert (
+        decision["predicted_eval_loss"]["ladder/cosine"]
+        < decision["predicted_eval_loss"]["static-mix/cosine"]
+    )
+    assert decision["pacing"]["kind"] == "linear"
+    assert decision["warmup_fraction"] == pytest.approx(0.5)
+    assert decision["starting_tier"] == 1 and decision["starting_tiers"] == [1]
+    assert not decision["extrapolated"]
+    # The written manifest is the chosen one plus the recommendation, and every file it lists exists
+    # under the output folder at the same relative path.
+    written = json.loads(out.read_text())
+    source = json.loads((fits_dir.parent / "runs" / "manifests" / "ladder" / "manifest.json").read_text())
+    assert {k: v for k, v in written.items() if k != "recommendation"} == source
+    for tier in written["tiers"]:
+        for entry in tier["files"]:
+            assert (out.parent / entry["path"]).is_file()
+
+
+def test_large_model_gets_no_curriculum(fits_dir, tmp_path):
+    decision = recommend(fits_dir, 1e6, tmp_path / "big.json")["recommendation"]
+    assert decision["no_curriculum"] and decision["curriculum"] == "static-mix"
+    assert decision["predicted_speedup"]["ladder/cosine"] == pytest.approx((1e5 / 1e6) ** 0.2, rel=0.1)
+    assert decision["pacing"]["kind"] == "static" and decision["warmup_fraction"] == 0.0
+    assert decision["extrapolated"]
+
+
+def test_decide_needs_both_signals_to_agree():
+    fits = {"scaling": []}  # no power laws: the speedup trend alone decides
+    cells = [
+        {"curriculum": "c", "lr_schedule": "const", "non_embedding_params": n, "speedup": s}
+        for n, s in [(1e4, 2.0), (1e5, 1.0)]
+    ]
+    assert speedup_trend(cells, 1e3)[("c", "const")] == pytest.approx(4.0)
+    comparison = {"baseline": "static", "cells": cells}
+    assert decide(fits, comparison, 1e3)["curriculum"] == "c"
+    assert decide(fits, comparison, 1e6)["curriculum"] == "static"
+
+
+def test_user_errors(fits_dir, tmp_path):
+    with pytest.raises(CurriscaleError, match="fits.json: not found"):
+        recommend(tmp_path, 1e5, tmp_path / "m.json")
+    with pytest.raises(CurriscaleError, match="positive"):
+        recommend(fits_dir, 0, tmp_path / "m.json")
+    source = fits_dir.parent / "runs" / "manifests" / "static-mix" / "manifest.json"
+    with pytest.raises(CurriscaleError, match="refusing to overwrite"):
+        recommend(fits_dir, 1e6, source)
+    # A different file already at a tier's place is never overwritten.
+    clash = tmp_path / "clash"
+    (clash / "tier=00").mkdir(parents=True)
+    (clash / "tier=00" / "part-00000.parquet").write_bytes(b"other")
+    with pytest.raises(CurriscaleError, match="exists with different content"):
+        recommend(fits_dir, 1e6, clash / "manifest.json")
+
+
+def test_output_beside_the_source_manifest_reuses_its_tiers(fits_dir):
+    folder = fits_dir.parent / "runs" / "manifests" / "static-mix"
+    before = sorted(p.name for p in folder.rglob("*"))
+    recommend(fits_dir, 1e6, folder / "recommended.json")
+    assert sorted(p.name for p in folder.rglob("*")) == sorted([*before, "recommended.json"])
