@@ -333,7 +333,9 @@ def finalize_scoring(out_dir: str | os.PathLike, logging_dir: str | os.PathLike 
     ranks = range(config["tasks"])
     missing = [r for r in ranks if not (logs / "completions" / f"{r:05d}").is_file()]
     if missing:
-        raise CurriscaleError(f"{out}: tasks {missing} have not finished; rerun the same command to resume")
+        raise CurriscaleError(
+            f"{out}: tasks {missing} did not finish (logs in {logs / 'logs'}); rerun the same command to resume"
+        )
     counts = [json.loads((logs / "counts" / f"{r:05d}.json").read_text()) for r in ranks]
     scored_paths = [out / "scored" / f"part-{r:05d}.parquet" for r in ranks]
     rejected_paths = [out / "rejected" / f"part-{r:05d}.parquet" for r in ranks]

@@ -283,12 +283,38 @@ def test_slurm_dry_run_generates_the_submission_without_sbatch(tmp_path):
     assert not (out / "score_stats.json").exists()
 
 
-def test_slurm_needs_a_partition_and_ray_runs_or_explains(tmp_path):
+def test_executor_choice_and_options_are_checked(tmp_path):
     inputs = corpus(tmp_path / "in")
     with pytest.raises(CurriscaleError, match="partition"):
         score_corpus(inputs, tmp_path / "s", [Toy()], executor="slurm", dry_run=True)
     with pytest.raises(CurriscaleError, match="unknown executor 'spark'"):
         score_corpus(inputs, tmp_path / "x", [Toy()], executor="spark")
+
+
+def test_ray_executor_matches_local_output(tmp_path):
+    ray = pytest.importorskip("ray")
+    inputs = corpus(tmp_path / "in")
+    local = score_corpus(inputs, tmp_path / "local", ["text_stats"], tasks=2)
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 2**20, log_to_driver=False)
+    try:
+        remote = score_corpus(
+            inputs,
+            tmp_path / "ray",
+            ["text_stats"],
+            tasks=2,
+            executor="ray",
+            executor_options={"mem_per_cpu_gb": 0.25},
+        )
+    finally:
+        ray.shutdown()
+    assert (remote.documents_in, remote.scored, remote.rejected) == (
+        local.documents_in,
+        local.scored,
+        local.rejected,
+    )
+    assert [h for k, h in hashes(tmp_path / "ray").items() if k.endswith("parquet")] == [
+        h for k, h in hashes(tmp_path / "local").items() if k.endswith("parquet")
+    ]
 
 
 def test_registry_specs_and_default_scorers(tmp_path):
