@@ -5,7 +5,9 @@ One call does what a careful analyst would do by hand:
 2. refit with the largest values of the law's extrapolation input held out (largest model, latest
    step) and report the error there: the number that says whether the law extrapolates;
 3. optionally bootstrap the fit for parameter intervals;
-4. for BNSL with `breaks="auto"`, fit 0..3 breaks and keep the count with the lowest BIC.
+4. for BNSL with `breaks="auto"`, add breaks one at a time (0..3) while each one lowers the BIC
+   by more than `BIC_MARGIN` (6: "strong evidence" on the Kass-Raftery scale), so noise is not
+   mistaken for a critical point.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from curriscale.fit.laws import Law, get_law
 from curriscale.fit.result import FitResult
 
 MAX_AUTO_BREAKS = 3
+BIC_MARGIN = 6.0
 
 
 def fit_law(
@@ -65,24 +68,23 @@ def fit_law(
     """
     if law_name != "bnsl" and breaks is not None:
         raise CurriscaleError(f"--breaks applies to the bnsl law only, not '{law_name}'")
-    if law_name == "bnsl" and (breaks is None or breaks == "auto"):
-        candidates = [get_law("bnsl", breaks=k) for k in range(MAX_AUTO_BREAKS + 1)]
-    else:
-        candidates = [get_law(law_name, **({"breaks": int(breaks)} if law_name == "bnsl" else {}))]
+    auto = law_name == "bnsl" and (breaks is None or breaks == "auto")
+    options = {"breaks": 0 if auto else int(breaks)} if law_name == "bnsl" else {}
+    law = get_law(law_name, **options)
 
-    resolved = resolve_columns(candidates[0], data, columns, source, need_loss=True)
-    inputs = role_arrays(candidates[0], data, resolved, source)
+    resolved = resolve_columns(law, data, columns, source, need_loss=True)
+    inputs = role_arrays(law, data, resolved, source)
     loss = inputs.pop("loss")
     observed = np.isfinite(loss)
     if np.any(loss[observed] <= 0):
         raise CurriscaleError(f"{source}: column '{resolved['loss']}' (role 'loss') must be positive")
 
-    fits = [
-        _fit(law, inputs, loss, observed, n_starts, delta, heldout_fraction, source) for law in candidates
-    ]
-    law, design, optimum, metrics = min(fits, key=lambda fit: fit[3]["bic"])
-    if len(candidates) > 1:
-        metrics["bic_by_breaks"] = {str(fit[0].options()["breaks"]): fit[3]["bic"] for fit in fits}
+    design, optimum, metrics = _fit_all(law, inputs, loss, observed, n_starts, delta, source)
+    if auto:
+        law, design, optimum, metrics = _select_breaks(
+            law, design, optimum, metrics, inputs, loss, observed, n_starts, delta, source
+        )
+    metrics.update(_heldout_metrics(law, design, inputs, loss, observed, heldout_fraction, n_starts, delta))
 
     params = law.to_params(optimum.theta)
     ci = {}
@@ -104,31 +106,31 @@ def fit_law(
     )
 
 
-def _fit(
+def _fit_all(
     law: Law,
     inputs: dict[str, np.ndarray],
     loss: np.ndarray,
     observed: np.ndarray,
     n_starts: int,
     delta: float,
-    heldout_fraction: float,
     source: str,
-) -> tuple[Law, Any, Any, dict[str, Any]]:
-    """Full-data fit plus held-out refit of one law; returns (law, design, optimum, metrics)."""
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Fit one law on every observed point; returns (design, optimum, metrics)."""
     n_params = len(law.param_names())
-    if observed.sum() <= n_params:
+    n = int(observed.sum())
+    if n <= n_params:
         raise CurriscaleError(
-            f"{source}: the {law.name} law has {n_params} parameters but only {int(observed.sum())} loss values"
+            f"{source}: the {law.name} law has {n_params} parameters but only {n} loss values"
         )
     law.adapt(inputs)
     design = law.prepare(inputs)
     optimum = fit_theta(law, design, loss, observed.astype(float), n_starts, delta)
     pred, _ = law.evaluate(optimum.theta, design)
     log_residual = np.log(np.maximum(pred[observed], 1e-300)) - np.log(loss[observed])
-    n = int(observed.sum())
     metrics: dict[str, Any] = {
         "fit_error": _relative_error(pred, loss, observed),
         "rmse_log": float(np.sqrt(np.mean(log_residual**2))),
+        # Gaussian-likelihood BIC on log residuals: used to choose the BNSL break count.
         "bic": float(n * np.log(np.mean(log_residual**2) + 1e-300) + n_params * np.log(n)),
         "converged": optimum.converged,
         "n_starts": optimum.n_starts,
@@ -137,22 +139,52 @@ def _fit(
         "grad_norm": optimum.grad_norm,
         "n_points": n,
         "huber_delta": delta,
-        "heldout_error": None,
-        "heldout_points": 0,
     }
-    held = heldout_mask(inputs[law.extrapolation_role], observed, heldout_fraction)
+    return design, optimum, metrics
+
+
+def _select_breaks(law, design, optimum, metrics, inputs, loss, observed, n_starts, delta, source):
+    """Add BNSL breaks while each lowers the BIC by more than `BIC_MARGIN`."""
+    best = (law, design, optimum, metrics)
+    bic_by_breaks = {"0": metrics["bic"]}
+    for k in range(1, MAX_AUTO_BREAKS + 1):
+        if observed.sum() <= 3 + 3 * k:
+            break
+        candidate = get_law("bnsl", breaks=k)
+        fit = (candidate, *_fit_all(candidate, inputs, loss, observed, n_starts, delta, source))
+        bic_by_breaks[str(k)] = fit[3]["bic"]
+        if fit[3]["bic"] > best[3]["bic"] - BIC_MARGIN:
+            break
+        best = fit
+    best[3]["bic_by_breaks"] = bic_by_breaks
+    return best
+
+
+def _heldout_metrics(
+    law: Law,
+    design: Any,
+    inputs: dict[str, np.ndarray],
+    loss: np.ndarray,
+    observed: np.ndarray,
+    fraction: float,
+    n_starts: int,
+    delta: float,
+) -> dict[str, Any]:
+    """Refit without the largest extrapolation-input values; the mean relative error on them."""
+    values = inputs[law.extrapolation_role]
+    held = heldout_mask(values, observed, fraction)
     train = observed & ~held
-    if held.any() and train.sum() > n_params:
-        heldout = fit_theta(law, design, loss, train.astype(float), n_starts, delta)
-        held_pred, _ = law.evaluate(heldout.theta, design)
-        metrics.update(
-            heldout_error=_relative_error(held_pred, loss, held),
-            heldout_points=int(held.sum()),
-            heldout_role=law.extrapolation_role,
-            heldout_from=float(np.min(inputs[law.extrapolation_role][held])),
-            heldout_converged=heldout.converged,
-        )
-    return law, design, optimum, metrics
+    if not held.any() or train.sum() <= len(law.param_names()):
+        return {"heldout_error": None, "heldout_points": 0}
+    heldout = fit_theta(law, design, loss, train.astype(float), n_starts, delta)
+    pred, _ = law.evaluate(heldout.theta, design)
+    return {
+        "heldout_error": _relative_error(pred, loss, held),
+        "heldout_points": int(held.sum()),
+        "heldout_role": law.extrapolation_role,
+        "heldout_from": float(np.min(values[held])),
+        "heldout_converged": heldout.converged,
+    }
 
 
 def heldout_mask(values: np.ndarray, observed: np.ndarray, fraction: float) -> np.ndarray:

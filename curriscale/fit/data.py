@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from curriscale.errors import CurriscaleError
 from curriscale.fit.laws import Law
+from curriscale.io import atomic_output
 
 # Roles whose values are labels rather than numbers.
 LABEL_ROLES = {"run"}
@@ -40,6 +41,23 @@ def load_table(path: str | Path) -> pa.Table:
     except (pa.ArrowInvalid, OSError) as error:
         raise CurriscaleError(f"{path}: cannot read: {error}") from error
     raise CurriscaleError(f"{path}: expected a .csv or .parquet file")
+
+
+def write_table(table: pa.Table, path: str | Path) -> None:
+    """Write a table atomically as `.csv` or `.parquet`, chosen by the file extension."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise CurriscaleError(f"--out {path}: expected a .csv or .parquet file name")
+    with atomic_output(path) as tmp:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, tmp)
+        else:
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(table, tmp)
 
 
 def column_names(data: Any) -> list[str]:

@@ -107,7 +107,7 @@ def minimise(
     starts: np.ndarray,
     bounds: list[tuple[float, float]],
     delta: float = HUBER_DELTA,
-    max_iter: int = 3000,
+    max_iter: int = 1000,
 ) -> Optimum:
     """Run L-BFGS-B from each start; return the best optimum with convergence diagnostics."""
     low, high = np.array(bounds).T
