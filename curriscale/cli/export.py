@@ -40,6 +40,10 @@ def export(
     """
     from curriscale.builders.export import export_curriculum
 
+    if fmt == "hf":
+        import datasets
+
+        datasets.disable_progress_bars()  # our own bar below covers the export
     with console.progress() as bar:
         task = bar.add_task(f"exporting {fmt}", total=100)
         summary = export_curriculum(
