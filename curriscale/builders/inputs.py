@@ -29,6 +29,7 @@ SUPPORTED = (
     ".jsonl, .jsonl.gz, .parquet, .txt, a folder of them, or a dataset saved with datasets' save_to_disk"
 )
 HF_ROWS_PER_UNIT = 50_000  # dataset rows per read unit: small enough to spread over tasks
+JSONL_BYTES_PER_UNIT = 32 << 20  # plain JSONL files are cut into read units of about this size
 _CHUNK = 1 << 20
 
 
@@ -36,8 +37,9 @@ _CHUNK = 1 << 20
 class ReadUnit:
     """One piece of one input that a single task reads start to finish.
 
-    `part` is the Parquet row group or the dataset split; `start`/`stop` the row range (`start` is
-    also the number of the unit's first row, for ids and sources); `weight` balances tasks.
+    Parquet: `part` is the row group, `start`/`stop` its rows. Dataset: `part` is the split,
+    `start`/`stop` the rows. JSONL: `part` is the first line's number, `start`/`stop` the byte range
+    (`stop` None: to the end). `weight` (about the bytes) balances tasks.
     """
 
     input_index: int
@@ -79,19 +81,28 @@ def file_stem(path: Path) -> str:
     return path.stem
 
 
-def _hash_and_count_lines(path: Path) -> tuple[str, int]:
-    """SHA-256 of the file bytes and its number of lines (the progress bar's document estimate)."""
+def _scan_jsonl(path: Path) -> tuple[str, int, list[tuple[int, int]]]:
+    """SHA-256, line count, and where read units start: `(byte offset, line number)` pairs.
+
+    A plain file is cut at the first line start after every `JSONL_BYTES_PER_UNIT` bytes, so one
+    big file still spreads over many tasks; a gzip file cannot be entered midway and stays whole.
+    """
     if path.name.lower().endswith(".gz"):
         with gzip.open(path, "rb") as handle:
-            return sha256_file(path), sum(
-                chunk.count(b"\n") for chunk in iter(lambda: handle.read(_CHUNK), b"")
-            )
-    digest, lines = hashlib.sha256(), 0
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(_CHUNK), b""))
+        return sha256_file(path), lines, [(0, 1)]
+    digest, lines, offset, cuts = hashlib.sha256(), 0, 0, [(0, 1)]
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+            while (want := cuts[-1][0] + JSONL_BYTES_PER_UNIT) < offset + len(chunk):
+                newline = chunk.find(b"\n", max(want - offset - 1, 0))
+                if newline == -1:
+                    break  # the cut falls in the next chunk
+                cuts.append((offset + newline + 1, lines + chunk.count(b"\n", 0, newline + 1) + 1))
             lines += chunk.count(b"\n")
-    return digest.hexdigest(), lines
+            offset += len(chunk)
+    return digest.hexdigest(), lines, [cut for cut in cuts if cut[0] < offset or cut == (0, 1)]
 
 
 def _check_jsonl_text_field(path: Path, text_field: str) -> None:
@@ -118,8 +129,22 @@ def _plan_file(index: int, path: Path, stem: str, text_field: str) -> tuple[list
     kind = file_kind(path)
     if kind == "jsonl":
         _check_jsonl_text_field(path, text_field)
-        digest, lines = _hash_and_count_lines(path)
-        return [ReadUnit(index, str(path), "jsonl", stem, weight=max(path.stat().st_size, 1))], digest, lines
+        digest, lines, cuts = _scan_jsonl(path)
+        ends = [offset for offset, _ in cuts[1:]] + [path.stat().st_size]
+        units = [
+            ReadUnit(
+                index,
+                str(path),
+                "jsonl",
+                stem,
+                line,
+                offset,
+                end if len(cuts) > 1 else None,
+                max(end - offset, 1),
+            )
+            for (offset, line), end in zip(cuts, ends, strict=True)
+        ]
+        return units, digest, lines
     if kind == "text":
         weight = max(path.stat().st_size, 1)
         return [ReadUnit(index, str(path), "text", stem, weight=weight)], sha256_file(path), 1

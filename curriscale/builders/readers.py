@@ -55,32 +55,46 @@ def record_to_document(
     return _document(text, doc_id, metadata, unit, source, reject)
 
 
+def _lines(unit: ReadUnit) -> Iterator[bytes]:
+    """The raw lines of a JSONL unit: its byte range of a plain file, or a whole gzip file."""
+    if unit.path.lower().endswith(".gz"):
+        with gzip.open(unit.path, "rb") as handle:
+            yield from handle
+        return
+    with open(unit.path, "rb") as handle:
+        handle.seek(unit.start)
+        position = unit.start
+        for raw in handle:
+            if unit.stop is not None and position >= unit.stop:
+                return
+            position += len(raw)
+            yield raw
+
+
 def read_jsonl(unit: ReadUnit, text_field: str, id_field: str) -> Iterator[Document]:
-    """Every non-blank line of a JSONL file (plain or gzip) as a Document, malformed ones rejected."""
-    opener = gzip.open if unit.path.lower().endswith(".gz") else open
-    with opener(unit.path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            source = f"{unit.path}:{number}"
-            fallback_id = f"{unit.stem}-{number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                text = raw.decode("utf-8", errors="replace").rstrip("\n")
-                reason = f"binary or invalid UTF-8: byte {error.start} of the line"
-                yield _document(text, fallback_id, {}, unit, source, reason)
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as error:
-                yield _document(line.rstrip("\n"), fallback_id, {}, unit, source, f"malformed JSON: {error}")
-                continue
-            if not isinstance(record, dict):
-                reason = f"malformed JSON: expected an object, got {type(record).__name__}"
-                yield _document(line.rstrip("\n"), fallback_id, {}, unit, source, reason)
-                continue
-            yield record_to_document(record, unit, number, text_field, id_field, source)
+    """Every non-blank line of a JSONL unit as a Document, malformed ones rejected."""
+    for number, raw in enumerate(_lines(unit), start=unit.part or 1):
+        if not raw.strip():
+            continue
+        source = f"{unit.path}:{number}"
+        fallback_id = f"{unit.stem}-{number}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            text = raw.decode("utf-8", errors="replace").rstrip("\n")
+            reason = f"binary or invalid UTF-8: byte {error.start} of the line"
+            yield _document(text, fallback_id, {}, unit, source, reason)
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError as error:
+            yield _document(line.rstrip("\n"), fallback_id, {}, unit, source, f"malformed JSON: {error}")
+            continue
+        if not isinstance(record, dict):
+            reason = f"malformed JSON: expected an object, got {type(record).__name__}"
+            yield _document(line.rstrip("\n"), fallback_id, {}, unit, source, reason)
+            continue
+        yield record_to_document(record, unit, number, text_field, id_field, source)
 
 
 def read_text_file(unit: ReadUnit) -> Iterator[Document]:

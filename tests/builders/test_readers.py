@@ -69,6 +69,24 @@ def test_malformed_jsonl_lines_become_rejected_documents_with_file_and_line(tmp_
     assert rows[1][0] == "bad-2" and rows[1][1] == '{"text": "unterminated'
 
 
+def test_big_jsonl_is_cut_at_line_starts_into_units_read_by_several_tasks(tmp_path, monkeypatch):
+    lines = [json.dumps({"text": f"document {i} " + "x" * (i % 7)}) for i in range(60)]
+    lines[20] = ""  # a blank line near a cut
+    path = write_jsonl(tmp_path / "big.jsonl", lines)
+    _, whole = read_all([path])
+    monkeypatch.setattr("curriscale.builders.inputs.JSONL_BYTES_PER_UNIT", 100)
+    infos, units = plan_inputs([str(path)], "text")
+    assert len(units) > 10 and units[0].start == 0 and units[-1].stop == path.stat().st_size
+    assert all(a.stop == b.start for a, b in zip(units, units[1:], strict=False))  # contiguous byte ranges
+    raw = path.read_bytes()
+    assert all(raw[u.start - 1 : u.start] == b"\n" for u in units[1:])  # every cut at a line start
+    assert all(raw[: u.start].count(b"\n") + 1 == u.part for u in units)  # with its line number
+    _, cut = read_all([path], world_size=4)
+    assert cut == whole and len(whole) == 59
+    assert whole[25][0] == "big-27" and whole[25][3] == f"{path}:27"  # line 21 is blank
+    assert infos[0].expected_documents == 60
+
+
 def test_gzipped_jsonl_reads_like_plain(tmp_path):
     lines = [json.dumps({"text": f"doc {i}", "n": i}) for i in range(5)]
     with gzip.open(tmp_path / "part.jsonl.gz", "wt") as handle:
