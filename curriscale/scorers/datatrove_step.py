@@ -36,10 +36,10 @@ class ScorerStep(PipelineStep):
     type = "📐 - SCORER"
 
     def __init__(self, scorer: Any, batch_size: int = 256) -> None:
-        super().__init__()
         self.scorer = get_scorer(scorer) if isinstance(scorer, str) else scorer
-        self.name = self.scorer.name
+        self.name = self.scorer.name  # before PipelineStep.__init__, which names the stats after it
         self.batch_size = batch_size
+        super().__init__()
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         iterator = iter(data or ())

@@ -1,0 +1,120 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from curriscale.cli.app import app
+from curriscale.errors import CurriscaleError
+from curriscale.scorers.calibrate import calibrate, fit_calibration, load_graded
+from curriscale.scorers.reading_age import ReadingAge
+
+CORPORA = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora"
+EASY = ["The cat is on the mat.", "I like my red ball.", "We go to the park.", "The dog can run fast."]
+HARD = [
+    "Notwithstanding considerable methodological uncertainties, the commission's deliberations culminated "
+    "in comprehensive recommendations.",
+    "Contemporary epistemological frameworks problematise conventional distinctions between observation "
+    "and theoretical interpretation.",
+    "The pharmaceutical corporation's quarterly financial disclosures revealed substantial extraordinary "
+    "liabilities.",
+    "Intergovernmental negotiations concerning environmental sustainability frequently encounter "
+    "insurmountable jurisdictional complications.",
+]
+
+
+def write_tiny_corpora(root: Path) -> tuple[Path, Path]:
+    """A 4-topic OneStopEnglish-like file and a CEFR-like folder, both from the sentences above."""
+    ose = root / "ose.jsonl"
+    with open(ose, "w") as handle:
+        for topic, (easy, hard) in enumerate(zip(EASY, HARD, strict=True)):
+            for level, text in ((0, easy), (1, easy + " " + hard), (2, hard)):
+                handle.write(
+                    json.dumps(
+                        {"id": f"t{topic}-{level}", "text": text, "level_num": level, "quality_flag": None}
+                    )
+                    + "\n"
+                )
+        handle.write(
+            json.dumps({"id": "bad-0", "text": HARD[0], "level_num": 0, "quality_flag": "other topic"}) + "\n"
+        )
+    cefr = root / "cefr"
+    cefr.mkdir()
+    for split in ("train", "dev", "test"):
+        lines = [f"{t}\t1\t2" for t in EASY] + [f"{t}\t5\t6" for t in HARD]
+        (cefr / f"CEFR-SP_Wikiauto_{split}.txt").write_text("\n".join(lines) + "\n")
+    return ose, cefr
+
+
+def test_load_graded_reads_levels_groups_and_drops_flagged_topics(tmp_path):
+    ose_path, cefr_path = write_tiny_corpora(tmp_path)
+    ose = load_graded("onestopenglish", ose_path)
+    assert len(ose.texts) == 12 and "bad" not in set(ose.groups)
+    assert ose.levels.tolist()[:3] == [0.0, 1.0, 2.0]
+    cefr = load_graded("cefr", cefr_path)
+    assert len(cefr.texts) == 24 and cefr.levels[0] == 1.5 and cefr.levels[-1] == 5.5
+    assert (cefr.split == "test").sum() == 8
+
+
+def test_load_graded_errors_name_file_and_line(tmp_path):
+    with pytest.raises(CurriscaleError, match="unknown graded corpus"):
+        load_graded("wikipedia", tmp_path)
+    bad = tmp_path / "CEFR-SP_Wikiauto_train.txt"
+    bad.write_text("ok sentence\t1\t1\nbroken line without levels\n")
+    with pytest.raises(CurriscaleError, match=r"CEFR-SP_Wikiauto_train.txt:2: expected"):
+        load_graded("cefr", tmp_path)
+
+
+def test_fit_recovers_a_known_direction_and_years_scale():
+    rng = np.random.default_rng(0)
+    n = 400
+    levels = rng.integers(0, 3, n).astype(float)
+    features = {
+        "signal": levels + rng.normal(0, 0.5, n),
+        "noise": rng.normal(0, 1, n),
+        "fk_grade": 4 + 3 * levels + rng.normal(0, 1, n),
+    }
+    coeffs = fit_calibration([(features, levels)], features=("signal", "noise"), alpha=0.1)
+    weights = dict(zip(coeffs["features"], coeffs["weights"], strict=True))
+    assert weights["signal"] > 5 * abs(weights["noise"])
+    # Years: the same mean as Flesch-Kincaid grade + 5 over the calibration texts.
+    from curriscale.scorers.reading_age import combine
+
+    assert combine(features, coeffs).mean() == pytest.approx(features["fk_grade"].mean() + 5)
+
+
+def test_calibrate_writes_coefficients_the_scorer_uses(tmp_path):
+    ose, cefr = write_tiny_corpora(tmp_path)
+    out = tmp_path / "coeffs.json"
+    coeffs = calibrate([("onestopenglish", ose), ("cefr", cefr)], out)
+    assert json.loads(out.read_text()) == coeffs
+    assert coeffs["fitted_on"] == "onestopenglish (12 texts), cefr (8 texts)"
+    ages = ReadingAge(coefficients=str(out)).score(EASY + HARD)["reading_age"]
+    assert ages[:4].max() < ages[4:].min()
+
+
+def test_cli_calibrate(tmp_path):
+    ose, cefr = write_tiny_corpora(tmp_path)
+    out = tmp_path / "c.json"
+    args = ["scorers", "calibrate", "--corpus", "onestopenglish", "--data", str(ose), "--corpus", "cefr"]
+    result = CliRunner().invoke(app, [*args, "--data", str(cefr), "--out", str(out), "--alpha", "1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["alpha"] == 1.0
+    assert "wrote" in result.output
+    mismatched = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert isinstance(mismatched.exception, CurriscaleError)
+    assert "2 --corpus but 1 --data" in str(mismatched.exception)
+
+
+@pytest.mark.skipif(not (CORPORA / "onestopenglish").is_dir(), reason="needs ../shared/corpora")
+def test_shipped_reading_age_orders_onestopenglish_levels():
+    corpus = load_graded("onestopenglish", CORPORA / "onestopenglish")
+    first = corpus.subset(np.isin(corpus.groups, np.unique(corpus.groups)[:30]))
+    ages = ReadingAge().score(first.texts)["reading_age"]
+    ordered = []
+    for topic in np.unique(first.groups):
+        idx = np.flatnonzero(first.groups == topic)
+        by_level = ages[idx[np.argsort(first.levels[idx])]]
+        ordered.extend(np.diff(by_level) > 0)
+    assert len(ordered) == 60 and np.mean(ordered) > 0.95
