@@ -1,0 +1,250 @@
+"""`run_grid`: model sizes x manifests x LR schedules x seeds, each cell an independent run.
+
+A grid file (YAML) names the axes and the budget rule:
+
+    sizes: [s0, s1, s2]
+    manifests: {ladder: curricula/ladder/manifest.json, static: curricula/static/manifest.json}
+    lr_schedules: [cosine]
+    seeds: [0, 1, 2]
+    budget: {flops: 2.0e12}        # or {tokens: 4_000_000} or {tokens_per_param: 20}
+    lr: {s0: 1.0e-2, s1: 6.0e-3}   # one value, or one per size (the prototype: tune LR per size)
+    eval: spectrum/eval.jsonl
+    ood: spectrum/ood.jsonl
+    tokenizer: bytes               # or a tokenizer.json, or {vocab_size: 512} to train one BPE
+    train: {batch_size: 16, seq_len: 128, n_evals: 8}   # any other TrainConfig field
+
+Paths are relative to the grid file. `budget.flops` gives every cell the same compute (smaller
+models see more tokens); `tokens_per_param` scales tokens with n_params (Chinchilla's ~20).
+
+Cells run as datatrove tasks (one task per cell) on its Local, Slurm or Ray executor, so a grid
+scales from this machine to a cluster with the same code. Resume is twofold: datatrove skips tasks
+it has marked complete (its logging folder is keyed by the grid's cell list), and `train` itself
+returns at once for a run with `done.json` and resumes one with a checkpoint. `RUNS/runs.parquet`
+indexes every cell with its status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from datatrove.pipeline.base import PipelineStep
+
+from curriscale.errors import CurriscaleError
+from curriscale.io import atomic_output, atomic_write_json
+from curriscale.train.config import RunResult, TrainConfig
+from curriscale.train.model import GPTConfig
+from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
+
+EXECUTORS = ("local", "slurm", "ray")
+
+
+@dataclass
+class Cell:
+    name: str
+    size: str
+    curriculum: str
+    lr_schedule: str
+    seed: int
+    config: TrainConfig
+
+
+def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
+    """Parse and check a grid file; paths stay as written (resolved by `plan_cells`)."""
+    path = Path(grid_yaml)
+    try:
+        grid = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise CurriscaleError(f"{path}: cannot read grid file: {error}") from error
+    if not isinstance(grid, dict):
+        raise CurriscaleError(f"{path}: a grid file is a mapping (sizes, manifests, ...)")
+    for key in ("sizes", "manifests", "budget"):
+        if key not in grid:
+            raise CurriscaleError(f"{path}: missing '{key}'")
+    if not isinstance(grid["manifests"], dict):
+        raise CurriscaleError(f"{path}: 'manifests' maps a curriculum name to a manifest path")
+    if len(grid["budget"]) != 1 or next(iter(grid["budget"])) not in ("tokens", "flops", "tokens_per_param"):
+        raise CurriscaleError(
+            f"{path}: 'budget' is one of {{tokens: N}}, {{flops: F}}, {{tokens_per_param: R}}"
+        )
+    return grid
+
+
+def grid_tokenizer(grid: dict, base: Path, out_dir: Path) -> Path:
+    """The one tokenizer of the grid, written to `out_dir/tokenizer.json` on first use."""
+    target = out_dir / "tokenizer.json"
+    spec = grid.get("tokenizer", "bytes")
+    if target.exists():
+        return target
+    if spec == "bytes":
+        save_tokenizer(train_tokenizer([], vocab_size=257), target)
+    elif isinstance(spec, dict) and "vocab_size" in spec:
+        from curriscale.curricula.manifest import load_manifest
+
+        texts = []
+        for manifest_path in grid["manifests"].values():
+            manifest = load_manifest(base / manifest_path)
+            for tier in range(len(manifest.tiers)):
+                for file in manifest.tier_files(tier):
+                    texts.extend(pq.read_table(file, columns=["text"]).column("text").to_pylist())
+        save_tokenizer(train_tokenizer(texts, int(spec["vocab_size"])), target)
+    else:
+        load_tokenizer(base / spec)  # validate
+        target.write_bytes((base / spec).read_bytes())
+    return target
+
+
+def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
+    """Every cell of the grid with its full TrainConfig (run dirs under `out_dir/cells/`)."""
+    grid_path, out_dir = Path(grid_yaml), Path(out_dir)
+    grid, base = load_grid(grid_path), grid_path.parent
+    tokenizer = grid_tokenizer(grid, base, out_dir)
+    vocab_size = load_tokenizer(tokenizer).get_vocab_size()
+    train_options = dict(grid.get("train", {}))
+    seq_len = train_options.get("seq_len", 128)
+    rule, amount = next(iter(grid["budget"].items()))
+    lrs = grid.get("lr", TrainConfig.lr)
+    cells = []
+    for size, (curriculum, manifest), schedule, seed in itertools.product(
+        grid["sizes"], grid["manifests"].items(), grid.get("lr_schedules", ["cosine"]), grid.get("seeds", [0])
+    ):
+        model = GPTConfig.from_size(size, vocab_size, seq_len)
+        budget = {
+            "tokens": {"budget_tokens": int(amount)},
+            "flops": {"budget_flops": float(amount)},
+            "tokens_per_param": {"budget_tokens": int(amount * model.n_params())},
+        }[rule]
+        name = f"{size}-{curriculum}-{schedule}-seed{seed}"
+        config = TrainConfig(
+            out=str(out_dir / "cells" / name),
+            manifest=str(base / manifest),
+            size=size,
+            lr_schedule=schedule,
+            lr=float(lrs[size] if isinstance(lrs, dict) else lrs),
+            seed=int(seed),
+            eval_path=str(base / grid["eval"]) if grid.get("eval") else None,
+            ood_path=str(base / grid["ood"]) if grid.get("ood") else None,
+            tokenizer=str(tokenizer),
+            **budget,
+            **train_options,
+        )
+        cells.append(Cell(name, size, curriculum, schedule, int(seed), config))
+    return cells
+
+
+class TrainCell(PipelineStep):
+    """datatrove step: task `rank` trains cell `rank` (a deterministic CurriscaleError marks it failed)."""
+
+    name = "train cell"
+    type = "curriscale"
+
+    def __init__(self, configs: list[dict]):
+        super().__init__()
+        self.configs = configs
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        from curriscale.train.trainer import train
+
+        config = TrainConfig.from_dict(self.configs[rank])
+        try:
+            train(config)
+        except CurriscaleError as error:
+            atomic_write_json(Path(config.out) / "error.json", {"error": str(error)})
+        return iter(())
+
+
+def make_executor(configs: list[dict], logging_dir: Path, workers: int, executor: str, **options):
+    """A datatrove executor running one task per cell."""
+    step, tasks = TrainCell(configs), len(configs)
+    if executor == "local":
+        from datatrove.executor import LocalPipelineExecutor
+
+        return LocalPipelineExecutor(
+            [step], tasks=tasks, workers=workers, logging_dir=str(logging_dir), start_method="spawn"
+        )
+    if executor == "slurm":
+        from datatrove.executor import SlurmPipelineExecutor
+
+        return SlurmPipelineExecutor(
+            [step], tasks=tasks, workers=workers, logging_dir=str(logging_dir), **options
+        )
+    if executor == "ray":
+        from datatrove.executor import RayPipelineExecutor
+
+        return RayPipelineExecutor(
+            [step], tasks=tasks, workers=workers, logging_dir=str(logging_dir), **options
+        )
+    raise CurriscaleError(f"--executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
+
+
+def run_grid(
+    grid_yaml: str | Path, out_dir: str | Path, workers: int = 1, executor: str = "local", **executor_options
+) -> pa.Table:
+    """Run every cell of a grid that has not finished yet, then write and return `runs.parquet`.
+
+    Args:
+        grid_yaml: the grid file (see module docstring).
+        out_dir: runs folder; cells go to `out_dir/cells/<cell>`.
+        workers: cells run in parallel (local) or concurrently scheduled (slurm/ray).
+        executor: local | slurm | ray (datatrove executors).
+        executor_options: passed to the Slurm/Ray executor (e.g. partition, time, cpus_per_task).
+    """
+    out_dir = Path(out_dir)
+    cells = plan_cells(grid_yaml, out_dir)
+    configs = [cell.config.to_dict() for cell in cells]
+    if executor == "local" and workers > 1:
+        # Share the cores: N parallel cells each get cores / N torch threads (oversubscribed
+        # OpenMP threads run many times slower than this on a loaded machine).
+        import os
+
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        configs = [{**c, "threads": c["threads"] or threads} for c in configs]
+    key = hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:12]
+    make_executor(configs, out_dir / "logs" / key, workers, executor, **executor_options).run()
+    return write_index(cells, out_dir)
+
+
+def write_index(cells: list[Cell], out_dir: Path) -> pa.Table:
+    """`out_dir/runs.parquet`: one row per cell with its final metrics and status."""
+    rows = []
+    for cell in cells:
+        run_dir = Path(cell.config.out)
+        config = (
+            json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}
+        )
+        done = (run_dir / "done.json").exists()
+        result = RunResult.load(run_dir) if done else None
+        status = "done" if done else "failed" if (run_dir / "error.json").exists() else "pending"
+        rows.append(
+            {
+                "cell": cell.name,
+                "run_dir": str(run_dir.relative_to(out_dir)),
+                "size": cell.size,
+                "curriculum": cell.curriculum,
+                "lr_schedule": cell.lr_schedule,
+                "seed": cell.seed,
+                "n_params": config.get("n_params"),
+                "non_embedding_params": config.get("non_embedding_params"),
+                "budget_tokens": config.get("budget_tokens"),
+                "final_eval_loss": result.final_eval_loss if result else None,
+                "final_mean_accuracy": result.final_mean_accuracy if result else None,
+                "status": status,
+            }
+        )
+    schema = pa.schema(
+        [("cell", pa.string()), ("run_dir", pa.string()), ("size", pa.string()), ("curriculum", pa.string()),
+         ("lr_schedule", pa.string()), ("seed", pa.int64()), ("n_params", pa.int64()),
+         ("non_embedding_params", pa.int64()), ("budget_tokens", pa.int64()), ("final_eval_loss", pa.float64()),
+         ("final_mean_accuracy", pa.float64()), ("status", pa.string())]
+    )  # fmt: skip
+    table = pa.Table.from_pylist(rows, schema=schema)
+    with atomic_output(out_dir / "runs.parquet") as tmp:
+        pq.write_table(table, tmp)
+    return table
