@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -41,9 +42,10 @@ def export(
     from curriscale.builders.export import export_curriculum
 
     if fmt == "hf":
-        import datasets
+        with contextlib.suppress(ImportError):  # without datasets the library names the pip install
+            import datasets
 
-        datasets.disable_progress_bars()  # our own bar below covers the export
+            datasets.disable_progress_bars()  # our own bar below covers the export
     with console.progress() as bar:
         task = bar.add_task(f"exporting {fmt}", total=100)
         summary = export_curriculum(

@@ -20,7 +20,7 @@ and keeps draws k, k+N, ... This module imports no torch; `curriscale.curricula.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +34,17 @@ from curriscale.curricula.manifest import Manifest, load_manifest
 from curriscale.errors import CurriscaleError
 
 STATE_FORMAT = "curriscale.sampler"
+TOKEN_UNITS = ("whitespace", "n_tokens")  # manifest units the sampler can count without a tokenizer
+# Per-row token counts of a row group, plus each row's token ids when a tokenizer is used.
+Measured = tuple[list[int], list[np.ndarray] | None]
 
 
 class _Group:
     """One row group held in memory: its rows, this epoch's row order, and per-row token counts."""
 
-    def __init__(self, tier: int, table: pa.Table, order: np.ndarray, encoder: Encoder | None):
+    def __init__(self, tier: int, table: pa.Table, order: np.ndarray, measured: Measured):
         self.tier, self.table, self.order = tier, table, order
-        self.ids: list[np.ndarray] | None = None
-        if encoder is None:
-            # Manifest token unit "whitespace": the same count the builder used for tier sizes.
-            counts = pc.count_substring_regex(table.column("text"), r"\S+").fill_null(0)
-            self.lengths: list[int] = counts.to_pylist()
-        else:
-            # Encode the whole group at once (batched, Rust threads); +1 for the EOS separator.
-            self.ids = encoder.encode_batch(table.column("text").to_pylist())
-            self.lengths = [len(ids) + 1 for ids in self.ids]
+        self.lengths, self.ids = measured
         self._rows: dict[str, list] | None = None
 
     def document(self, row: int) -> dict[str, Any]:
@@ -103,7 +98,7 @@ class _TierReader:
     def load_state(self, state: dict[str, int]) -> None:
         self.epoch, self.group_pos, self.row_pos = state["epoch"], state["group_pos"], state["row_pos"]
 
-    def next(self, seed: int, encoder: Encoder | None) -> tuple[_Group, int]:
+    def next(self, seed: int, measure: Callable[[pa.Table], Measured]) -> tuple[_Group, int]:
         """The group holding the next document and its row; advances the cursor."""
         if self._order is None or self._order[0] != self.epoch:
             rng = np.random.default_rng([seed, self.index, self.epoch, 0])
@@ -113,7 +108,7 @@ class _TierReader:
             path, row_group = self.groups[g]
             table = pq.ParquetFile(path).read_row_group(row_group, columns=self.columns)
             order = np.random.default_rng([seed, self.index, self.epoch, 1, g]).permutation(table.num_rows)
-            self._cached = ((self.epoch, g), _Group(self.index, table, order, encoder))
+            self._cached = ((self.epoch, g), _Group(self.index, table, order, measure(table)))
         group = self._cached[1]
         row = int(group.order[self.row_pos])
         self.row_pos += 1
@@ -131,7 +126,8 @@ class CurriculumSampler:
         manifest: a `manifest.json` path, its folder, or a loaded `Manifest`.
         seed: drives tier choice and every shuffle; the same seed gives the same stream.
         encoder: count progress in this tokenizer's tokens (and keep each document's ids);
-            without it, progress is counted in whitespace tokens, the manifest's own unit.
+            without it, progress is counted in the manifest's own `token_unit` (whitespace words,
+            or the `n_tokens` column the scorer wrote).
         budget_tokens: the trainer's token budget; position = consumed / budget * schedule total.
             Default: the schedule total itself (needed when the pacing unit is steps).
         stop_at_end: end the stream when the position reaches the schedule total (exports use it);
@@ -162,8 +158,14 @@ class CurriculumSampler:
             raise CurriscaleError(f"budget_tokens={budget_tokens}: must be positive")
         self.scale = self.total / budget_tokens if budget_tokens else 1.0
         self.seed, self.encoder, self.stop_at_end = int(seed), encoder, stop_at_end
+        self.token_unit = data["token_unit"]
+        if encoder is None and self.token_unit not in TOKEN_UNITS:
+            raise CurriscaleError(
+                f"manifest token_unit {self.token_unit!r}: pass a tokenizer (counts known: {', '.join(TOKEN_UNITS)})"
+            )
         if columns is not None:
-            columns = list(dict.fromkeys(["id", "text", *columns]))
+            counted = ["n_tokens"] if self.token_unit == "n_tokens" else []
+            columns = list(dict.fromkeys(["id", "text", *counted, *columns]))
         self.tiers = [
             _TierReader(tier["index"], self.manifest.tier_files(tier["index"]), columns)
             for tier in data["tiers"]
@@ -188,6 +190,18 @@ class CurriculumSampler:
             usable.append(weights / weights.sum())
         return usable
 
+    def _measure(self, table: pa.Table) -> Measured:
+        """Tokens per row in the unit that drives the schedule position (and ids, with a tokenizer)."""
+        if self.encoder is not None:
+            # One batched call per row group (Rust threads for `tokenizers`); +1 for the EOS separator.
+            ids = self.encoder.encode_batch(table.column("text").to_pylist())
+            return [len(row) + 1 for row in ids], ids
+        if self.token_unit == "n_tokens":  # the builder counted with the scoring model's tokenizer
+            counts = table.column("n_tokens")
+        else:
+            counts = pc.count_substring_regex(table.column("text"), r"\S+")
+        return pc.fill_null(counts, 0).to_pylist(), None
+
     @property
     def position(self) -> float:
         """Schedule position of the next draw, in manifest units."""
@@ -205,7 +219,7 @@ class CurriculumSampler:
         stage = self.stage_at(position)
         cumulative = self._cumulative[stage]
         tier = min(bisect.bisect_right(cumulative, self._rng.random() * cumulative[-1]), len(cumulative) - 1)
-        group, row = self.tiers[tier].next(self.seed, self.encoder)
+        group, row = self.tiers[tier].next(self.seed, self._measure)
         draw = Draw(self.draws, tier, stage, group, row, group.lengths[row])
         self.draws += 1
         self.consumed += draw.n_tokens

@@ -28,8 +28,12 @@ def write_curriculum(
     rows_per_group: int = 8,
     files_per_tier: int = 2,
     total: int | None = None,
+    token_unit: str = "whitespace",
 ) -> Path:
-    """Write tiers of `sizes` documents and a schedule of equal-length intervals; return manifest path."""
+    """Write tiers of `sizes` documents and a schedule of equal-length intervals; return manifest path.
+
+    `token_unit` "n_tokens" makes the manifest count tokens by the `n_tokens` column (characters here).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     tiers, all_tokens = [], 0
     for t, n in enumerate(sizes):
@@ -41,6 +45,7 @@ def write_curriculum(
                 "difficulty": [float(t) + i / max(n, 1) for i in range(n)],
                 "level": pa.array([t] * n, pa.int64()),
                 "answer": [None if i % 2 else f"a{i}" for i in range(n)],
+                "n_tokens": [len(text) for text in texts],  # a stand-in for a scorer's token counts
             }
         )
         files, step = [], -(-n // files_per_tier)
@@ -57,7 +62,7 @@ def write_curriculum(
                     "sha256": sha256_file(folder / rel),
                 }
             )
-        tokens = sum(len(text.split()) for text in texts)
+        tokens = sum(len(text) if token_unit == "n_tokens" else len(text.split()) for text in texts)
         all_tokens += tokens
         tiers.append(
             {
@@ -84,7 +89,7 @@ def write_curriculum(
         "seed": 0,
         "difficulty": {"columns": {"difficulty": 1.0}, "normalise": "rank"},
         "tiers": tiers,
-        "token_unit": "whitespace",
+        "token_unit": token_unit,
         "pacing": {
             "kind": "discrete",
             "params": {},

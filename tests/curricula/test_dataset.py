@@ -9,6 +9,8 @@ import sys
 from itertools import islice
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 from manifest_factory import tier_texts, write_curriculum
@@ -174,3 +176,45 @@ def test_plain_iterator_does_not_import_torch(ladder):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     n_docs, n_seqs, has_torch = result.stdout.split()
     assert int(n_docs) > 50 and n_seqs == "5" and has_torch == "False"
+
+
+def test_manifest_n_tokens_unit_drives_progress(tmp_path):
+    manifest = write_curriculum(tmp_path, [20, 20], [[1.0, 0.0], [0.0, 1.0]], token_unit="n_tokens")
+    sampler = CurriculumSampler(manifest, stop_at_end=True)
+    docs = list(sampler.documents())
+    lengths = np.array([len(d["text"]) for d in docs])
+    assert sampler.consumed == lengths.sum() == sum(d["n_tokens"] for d in docs)
+    # Exclusive tiers: the switch happens at the first draw whose position reaches half the total.
+    before = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    switch = int(np.argmax(before >= sampler.total // 2))
+    assert [d["tier"] for d in docs] == [0] * switch + [1] * (len(docs) - switch)
+
+
+def test_unknown_token_unit_needs_a_tokenizer(tmp_path):
+    manifest = write_curriculum(tmp_path, [5], [[1.0]], token_unit="sentencepiece")
+    with pytest.raises(CurriscaleError, match="sentencepiece"):
+        CurriculumSampler(manifest)
+    assert len(list(islice(CurriculumSampler(manifest, encoder=make_encoder("bytes")), 3))) == 3
+
+
+def test_reads_a_curriculum_written_by_the_builder(tmp_path):
+    from curriscale.builders.build import build_curriculum
+    from curriscale.curricula.recipe import load_recipe
+
+    n = 500
+    reading_age = np.random.default_rng(0).uniform(5, 15, n)
+    texts = [f"document {i} " + "word " * (i % 11) for i in range(n)]
+    known = {f"d{i:04d}" for i in range(n)}
+    table = pa.table({"id": sorted(known), "text": texts, "reading_age": reading_age})
+    pq.write_table(table, tmp_path / "scored.parquet")
+    manifest = build_curriculum(
+        tmp_path / "scored.parquet", load_recipe("reading-age-ladder"), tmp_path / "cur"
+    )
+    sampler = CurriculumSampler(tmp_path / "cur", seed=0, budget_tokens=20_000, stop_at_end=True)
+    draws = [(draw.stage, draw.tier, draw.document()) for draw in sampler]
+    assert len(draws) > 500
+    for stage, tier, doc in draws:
+        assert manifest.schedule[stage]["weights"][tier] > 0
+        low, high = manifest.tiers[tier]["bounds"]
+        assert low <= doc["difficulty"] <= high and doc["id"] in known
+    assert draws[0][1] == 0 and {tier for _, tier, _ in draws} == set(range(len(manifest.tiers)))
