@@ -1,7 +1,52 @@
-"""`curriscale grid`."""
+"""`curriscale grid`: a thin wrapper over `curriscale.train.grid.run_grid`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from curriscale.cli import console
+
+
+def grid(
+    grid_yaml: Annotated[
+        Path, typer.Argument(help="Grid file: sizes, manifests, lr_schedules, seeds, budget, ...")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Runs folder; rerunning skips finished cells.")],
+    workers: Annotated[
+        int, typer.Option(help="Cells trained at once (local: processes sharing the cores).")
+    ] = 1,
+    executor: Annotated[str, typer.Option(help="local, slurm or ray (datatrove executors).")] = "local",
+    slurm_partition: Annotated[str | None, typer.Option(help="Slurm partition (slurm executor).")] = None,
+    slurm_time: Annotated[str, typer.Option(help="Slurm time limit per cell.")] = "24:00:00",
+    verbose: Annotated[bool, typer.Option(help="Show datatrove's own log lines.")] = False,
+) -> None:
+    """Train every cell of a scaling grid (sizes x manifests x LR schedules x seeds); write RUNS/runs.parquet.
+
+    Example: curriscale grid examples/GRID.yaml --out runs/ --workers 2
+    """
+    from loguru import logger
+
+    from curriscale.train.grid import run_grid
+
+    if not verbose:
+        logger.disable("datatrove")  # its per-task logs still land in RUNS/logs/
+    options = (
+        {"partition": slurm_partition, "time": slurm_time} if executor == "slurm" and slurm_partition else {}
+    )
+    with console.progress() as bar:
+        task = bar.add_task("grid cells", total=None)
+        index = run_grid(
+            grid_yaml, out, workers=workers, executor=executor,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total), **options,
+        )  # fmt: skip
+    counts = index.group_by("status").aggregate([("cell", "count")]).to_pylist()
+    console.info(", ".join(f"{row['cell_count']} {row['status']}" for row in counts))
+    console.out.print(str(out / "runs.parquet"))
+
 
 def register(app: typer.Typer) -> None:
-    """Add the `grid` command(s) to the root app."""
+    """Add the `grid` command to the root app."""
+    app.command("grid")(grid)

@@ -1,7 +1,80 @@
-"""`curriscale train`."""
+"""`curriscale train`: a thin wrapper over `curriscale.train.trainer.train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from curriscale.cli import console
+
+
+def train(
+    manifest: Annotated[
+        str | None, typer.Option(help="Curriculum manifest.json (inherited with --init-from).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Run directory; rerunning resumes or returns.")
+    ] = Path("run"),
+    size: Annotated[str, typer.Option(help="Model size s0..s7 (~13k to ~2.3M non-embedding params).")] = "s2",
+    lr_schedule: Annotated[str, typer.Option(help="cosine, wsd, linear, constant or step.")] = "cosine",
+    budget_tokens: Annotated[int | None, typer.Option(help="Training tokens.")] = None,
+    budget_flops: Annotated[
+        float | None, typer.Option(help="Training FLOPs (6N + attention per token).")
+    ] = None,
+    eval: Annotated[
+        str | None, typer.Option("--eval", help="Eval set (JSONL/Parquet: text, level, prompt, answer).")
+    ] = None,
+    ood: Annotated[
+        str | None, typer.Option(help="Out-of-distribution eval set (metrics prefixed ood_).")
+    ] = None,
+    tokenizer: Annotated[
+        str | None, typer.Option(help="tokenizer.json shared by a grid; default plain bytes.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the model init and the data stream.")] = 0,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-3,
+    batch_size: Annotated[int, typer.Option(help="Sequences per step.")] = 16,
+    seq_len: Annotated[int, typer.Option(help="Context length in tokens.")] = 128,
+    answer_loss_weight: Annotated[
+        float, typer.Option(help="Loss weight of answer tokens (1 = plain LM).")
+    ] = 1.0,
+    n_evals: Annotated[int, typer.Option(help="Evaluation checkpoints (log-spaced).")] = 8,
+    threads: Annotated[int | None, typer.Option(help="torch threads (default: all cores).")] = None,
+    dtype: Annotated[str, typer.Option(help="float32 or bfloat16 (autocast).")] = "float32",
+    init_from: Annotated[str | None, typer.Option(help="Run directory of a smaller model to grow.")] = None,
+    grow: Annotated[str | None, typer.Option(help="depth or width (with --init-from).")] = None,
+    stop_fraction: Annotated[
+        float, typer.Option(help="Stop after this fraction of the budget (grow later).")
+    ] = 1.0,
+    export_hf: Annotated[bool, typer.Option(help="Also write RUN/hf, a LlamaForCausalLM folder.")] = False,
+) -> None:
+    """Train one model on a curriculum manifest; write config.json, metrics.parquet, positions.parquet, checkpoint/.
+
+    Example: curriscale train --manifest curricula/ladder/manifest.json --size s2 --lr-schedule wsd --budget-tokens 2000000 --eval spectrum/eval.jsonl --out runs/s2
+    """
+    from curriscale.train.config import TrainConfig
+    from curriscale.train.trainer import train as run_training
+
+    config = TrainConfig(
+        out=str(out), manifest=manifest, size=size, lr_schedule=lr_schedule, lr=lr,
+        budget_tokens=budget_tokens, budget_flops=budget_flops, eval_path=eval, ood_path=ood,
+        tokenizer=tokenizer, seed=seed, batch_size=batch_size, seq_len=seq_len,
+        answer_loss_weight=answer_loss_weight, n_evals=n_evals, threads=threads, dtype=dtype,
+        init_from=init_from, grow=grow, stop_fraction=stop_fraction, export_hf=export_hf,
+    )  # fmt: skip
+    with console.progress() as bar:
+        task = bar.add_task(f"training {size}", total=None)
+        result = run_training(
+            config, on_progress=lambda step, total: bar.update(task, completed=step, total=total)
+        )
+    metrics = ", ".join(
+        f"{k}={v:.4g}" for k, v in sorted(result.final_metrics.items()) if not k.startswith("ood_")
+    )
+    console.info(f"{result.steps} steps, {result.tokens} tokens: {metrics}")
+    console.out.print(str(out))
+
 
 def register(app: typer.Typer) -> None:
-    """Add the `train` command(s) to the root app."""
+    """Add the `train` command to the root app."""
+    app.command("train")(train)

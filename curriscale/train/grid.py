@@ -25,9 +25,12 @@ indexes every cell with its status.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,7 +188,12 @@ def make_executor(configs: list[dict], logging_dir: Path, workers: int, executor
 
 
 def run_grid(
-    grid_yaml: str | Path, out_dir: str | Path, workers: int = 1, executor: str = "local", **executor_options
+    grid_yaml: str | Path,
+    out_dir: str | Path,
+    workers: int = 1,
+    executor: str = "local",
+    on_progress: Callable[[int, int], None] | None = None,
+    **executor_options,
 ) -> pa.Table:
     """Run every cell of a grid that has not finished yet, then write and return `runs.parquet`.
 
@@ -194,6 +202,7 @@ def run_grid(
         out_dir: runs folder; cells go to `out_dir/cells/<cell>`.
         workers: cells run in parallel (local) or concurrently scheduled (slurm/ray).
         executor: local | slurm | ray (datatrove executors).
+        on_progress: called with (finished cells, cells) while the grid runs (local executor).
         executor_options: passed to the Slurm/Ray executor (e.g. partition, time, cpus_per_task).
     """
     out_dir = Path(out_dir)
@@ -207,8 +216,34 @@ def run_grid(
         threads = max(1, (os.cpu_count() or 1) // workers)
         configs = [{**c, "threads": c["threads"] or threads} for c in configs]
     key = hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:12]
-    make_executor(configs, out_dir / "logs" / key, workers, executor, **executor_options).run()
+    runner = make_executor(configs, out_dir / "logs" / key, workers, executor, **executor_options)
+    if on_progress is None:
+        runner.run()
+    else:
+        with _watch_done(cells, on_progress):
+            runner.run()
     return write_index(cells, out_dir)
+
+
+@contextlib.contextmanager
+def _watch_done(cells: list[Cell], on_progress: Callable[[int, int], None], every: float = 1.0):
+    """Report the count of finished cells (runs with done.json) from a background thread."""
+    stop = threading.Event()
+
+    def report() -> None:
+        while True:
+            on_progress(sum((Path(c.config.out) / "done.json").exists() for c in cells), len(cells))
+            if stop.wait(every):
+                return
+
+    thread = threading.Thread(target=report, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        on_progress(sum((Path(c.config.out) / "done.json").exists() for c in cells), len(cells))
 
 
 def write_index(cells: list[Cell], out_dir: Path) -> pa.Table:

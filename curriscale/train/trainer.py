@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -67,13 +68,18 @@ def _source_run(config: TrainConfig) -> tuple[dict, Path]:
     return json.loads((source / "config.json").read_text()), folder
 
 
-def train(config: TrainConfig, source_factory: SourceFactory = manifest_source) -> RunResult:
+def train(
+    config: TrainConfig,
+    source_factory: SourceFactory = manifest_source,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
     """Run (or resume, or return the finished) training run described by `config`.
 
     Args:
         config: the run; see `TrainConfig`.
         source_factory: builds the token source; the default reads `config.manifest` with
             `CurriculumDataset`.
+        on_progress: called with (step, total_steps) after every step (e.g. a progress bar).
 
     Raises:
         CurriscaleError: bad options, unreadable inputs, or a non-finite loss.
@@ -205,6 +211,8 @@ def train(config: TrainConfig, source_factory: SourceFactory = manifest_source) 
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         step += 1
+        if on_progress:
+            on_progress(step, total_steps)
         loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
 
         tokens = start_tokens + step * tokens_per_step
