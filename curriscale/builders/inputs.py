@@ -29,7 +29,8 @@ SUPPORTED = (
     ".jsonl, .jsonl.gz, .parquet, .txt, a folder of them, or a dataset saved with datasets' save_to_disk"
 )
 HF_ROWS_PER_UNIT = 50_000  # dataset rows per read unit: small enough to spread over tasks
-JSONL_BYTES_PER_UNIT = 32 << 20  # plain JSONL files are cut into read units of about this size
+JSONL_BYTES_PER_UNIT = 32 << 20  # plain JSONL files are cut into read units of at most about this size
+MIN_JSONL_UNIT_BYTES = 1 << 20  # ... and at least this size, aiming at 4 units per task for a lone file
 _CHUNK = 1 << 20
 
 
@@ -81,10 +82,10 @@ def file_stem(path: Path) -> str:
     return path.stem
 
 
-def _scan_jsonl(path: Path) -> tuple[str, int, list[tuple[int, int]]]:
+def _scan_jsonl(path: Path, cut_bytes: int) -> tuple[str, int, list[tuple[int, int]]]:
     """SHA-256, line count, and where read units start: `(byte offset, line number)` pairs.
 
-    A plain file is cut at the first line start after every `JSONL_BYTES_PER_UNIT` bytes, so one
+    A plain file is cut at the first line start after every `cut_bytes` bytes, so one
     big file still spreads over many tasks; a gzip file cannot be entered midway and stays whole.
     """
     if path.name.lower().endswith(".gz"):
@@ -95,7 +96,7 @@ def _scan_jsonl(path: Path) -> tuple[str, int, list[tuple[int, int]]]:
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
-            while (want := cuts[-1][0] + JSONL_BYTES_PER_UNIT) < offset + len(chunk):
+            while (want := cuts[-1][0] + cut_bytes) < offset + len(chunk):
                 newline = chunk.find(b"\n", max(want - offset - 1, 0))
                 if newline == -1:
                     break  # the cut falls in the next chunk
@@ -124,13 +125,18 @@ def _check_jsonl_text_field(path: Path, text_field: str) -> None:
             return
 
 
-def _plan_file(index: int, path: Path, stem: str, text_field: str) -> tuple[list[ReadUnit], str, int]:
+def _plan_file(
+    index: int, path: Path, stem: str, text_field: str, tasks: int
+) -> tuple[list[ReadUnit], str, int]:
     """Read units, SHA-256 and expected document count for one data file; `stem` prefixes its ids."""
     kind = file_kind(path)
     if kind == "jsonl":
         _check_jsonl_text_field(path, text_field)
-        digest, lines, cuts = _scan_jsonl(path)
-        ends = [offset for offset, _ in cuts[1:]] + [path.stat().st_size]
+        size = path.stat().st_size
+        digest, lines, cuts = _scan_jsonl(
+            path, min(JSONL_BYTES_PER_UNIT, max(MIN_JSONL_UNIT_BYTES, size // (4 * tasks)))
+        )
+        ends = [offset for offset, _ in cuts[1:]] + [size]
         units = [
             ReadUnit(
                 index,
@@ -214,12 +220,15 @@ def _plan_dataset(index: int, folder: Path, text_field: str) -> tuple[list[ReadU
     return units, digest, total_rows if units else 0
 
 
-def plan_inputs(inputs: list[str | os.PathLike], text_field: str) -> tuple[list[InputInfo], list[ReadUnit]]:
+def plan_inputs(
+    inputs: list[str | os.PathLike], text_field: str, tasks: int = 1
+) -> tuple[list[InputInfo], list[ReadUnit]]:
     """Check every input and split it into read units, in a deterministic order.
 
     Args:
         inputs: files or folders, as the user gave them.
         text_field: the field/column holding the document text.
+        tasks: how many tasks will share the units (big JSONL files are cut finer for more tasks).
 
     Returns:
         Provenance for each input, and all read units (input order, then sorted paths, then rows).
@@ -253,7 +262,7 @@ def plan_inputs(inputs: list[str | os.PathLike], text_field: str) -> tuple[list[
                 stem = (
                     file.parent.relative_to(path) / file_stem(file)
                 ).as_posix()  # unique within the folder
-                file_units, digest, count = _plan_file(index, file, stem, text_field)
+                file_units, digest, count = _plan_file(index, file, stem, text_field, tasks)
                 found += file_units
                 digests.append(digest)
                 expected += count
@@ -262,7 +271,7 @@ def plan_inputs(inputs: list[str | os.PathLike], text_field: str) -> tuple[list[
                 InputInfo(str(raw), "folder", len(files), digest, expected, len(candidates) - len(files))
             )
         elif file_kind(path):
-            found, digest, expected = _plan_file(index, path, file_stem(path), text_field)
+            found, digest, expected = _plan_file(index, path, file_stem(path), text_field, tasks)
             infos.append(InputInfo(str(raw), file_kind(path), 1, digest, expected))
         else:
             raise CurriscaleError(f"{raw}: unsupported input format (expected {SUPPORTED})")

@@ -160,7 +160,7 @@ def score_corpus(
     out = Path(out_dir)
     logs = Path(logging_dir) if logging_dir else out / "logs"
     scorer_objects = resolve_scorers(scorers)
-    infos, units = plan_inputs(list(inputs), text_field)
+    infos, units = plan_inputs(list(inputs), text_field, tasks)
     config = {
         "inputs": [asdict(info) for info in infos],
         "scorers": [_provenance(s) for s in scorer_objects],
