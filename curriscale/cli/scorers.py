@@ -43,6 +43,12 @@ def calibrate_command(
     ],
     out: Annotated[Path, typer.Option(help="Coefficients JSON to write.")],
     alpha: Annotated[float, typer.Option(help="Ridge penalty on the standardised weights.")] = 10.0,
+    features: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated features to combine; default log_words_per_sentence,syllables_per_word,word_rarity."
+        ),
+    ] = None,
 ) -> None:
     """Fit reading_age coefficients on human-graded text; use them with `--scorer reading_age:coefficients=OUT`.
 
@@ -56,7 +62,10 @@ def calibrate_command(
         raise CurriscaleError(
             f"calibrate: {len(corpus)} --corpus but {len(data)} --data; give one --data per --corpus"
         )
-    coeffs = calibrate(list(zip(corpus, data, strict=True)), out, alpha=alpha)
+    options = {"alpha": alpha} | (
+        {"features": tuple(f.strip() for f in features.split(","))} if features else {}
+    )
+    coeffs = calibrate(list(zip(corpus, data, strict=True)), out, **options)
     weights = ", ".join(f"{n}={w:.3f}" for n, w in zip(coeffs["features"], coeffs["weights"], strict=True))
     console.info(f"fitted on {coeffs['fitted_on']}: intercept={coeffs['intercept']:.3f}, {weights}")
     console.info(f"wrote {out}")

@@ -129,6 +129,11 @@ def fit_calibration(
     """
     raws, targets, weights, centers, scales, fk = [], [], [], [], [], []
     for values, levels in sources:
+        unknown = sorted(set(features) - set(values))
+        if unknown:
+            raise CurriscaleError(
+                f"calibrate: unknown features {unknown}; available: {', '.join(sorted(values))}"
+            )
         matrix = np.column_stack([values[name] for name in features])
         keep = np.isfinite(matrix).all(axis=1) & np.isfinite(values["fk_grade"])
         matrix, levels = matrix[keep], levels[keep]

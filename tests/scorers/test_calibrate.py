@@ -118,3 +118,14 @@ def test_shipped_reading_age_orders_onestopenglish_levels():
         by_level = ages[idx[np.argsort(first.levels[idx])]]
         ordered.extend(np.diff(by_level) > 0)
     assert len(ordered) == 60 and np.mean(ordered) > 0.95
+
+
+def test_cli_calibrate_with_chosen_features_and_unknown_feature(tmp_path):
+    ose, _ = write_tiny_corpora(tmp_path)
+    out = tmp_path / "c.json"
+    base = ["scorers", "calibrate", "--corpus", "onestopenglish", "--data", str(ose), "--out", str(out)]
+    assert CliRunner().invoke(app, [*base, "--features", "fk_grade,mtld"]).exit_code == 0
+    assert json.loads(out.read_text())["features"] == ["fk_grade", "mtld"]
+    assert ReadingAge(coefficients=str(out)).score(["The cat sat on the mat."])["reading_age"].shape == (1,)
+    result = CliRunner().invoke(app, [*base, "--features", "shoe_size"])
+    assert "unknown features ['shoe_size']" in str(result.exception)

@@ -1,35 +1,7 @@
-import math
-
 import numpy as np
 import pyarrow as pa
 
-from curriscale.scorers.text_stats import TextStats, count_sentences, mtld, word_rarity, words_of
-
-
-def test_words_and_sentences_follow_textstat_rules():
-    assert words_of("Don't stop, it's fine - really!") == ["Don't", "stop", "it's", "fine", "really"]
-    assert words_of("It\u2019s ok.") == ["It's", "ok"]
-    # Runs of two words or fewer ("Hi.", "e.g.") are not sentences.
-    assert count_sentences("Hi. The cat sat on the mat. Then it slept all day!") == 2
-    assert count_sentences("") == 0
-
-
-def test_mtld_is_higher_for_more_varied_text():
-    repetitive = ("the cat and the dog and the cat " * 10).split()
-    varied = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu the a " * 3).split()
-    assert mtld(varied) > 2 * mtld(repetitive)
-    assert math.isnan(mtld([]))
-
-
-def test_mtld_of_all_distinct_words_uses_the_one_repeat_floor():
-    words = [f"w{i}" for i in range(10)]
-    assert mtld(words) == 10 / (1 / (10 * 0.28))
-
-
-def test_word_rarity_orders_common_below_rare_and_skips_numbers():
-    assert word_rarity(["the", "and"]) < word_rarity(["sesquipedalian", "perspicacious"])
-    assert word_rarity(["the", "1999"]) == word_rarity(["the"])
-    assert math.isnan(word_rarity(["1999", "42"]))
+from curriscale.scorers.text_stats import TextStats
 
 
 def test_score_columns_lengths_and_values():
