@@ -42,7 +42,7 @@ Measured = tuple[list[int], list[np.ndarray] | None]
 class _Group:
     """One row group held in memory: its rows, this epoch's row order, and per-row token counts."""
 
-    def __init__(self, tier: int, table: pa.Table, order: np.ndarray, measured: Measured):
+    def __init__(self, tier: int, table: pa.Table, order: list[int], measured: Measured):
         self.tier, self.table, self.order = tier, table, order
         self.lengths, self.ids = measured
         self._rows: dict[str, list] | None = None
@@ -51,9 +51,8 @@ class _Group:
         # Python objects only for groups whose documents are actually wanted (other shards skip).
         if self._rows is None:
             self._rows = self.table.to_pydict()
-        document = {"id": self._rows["id"][row], "text": self._rows["text"][row], "tier": self.tier}
-        for name, values in self._rows.items():
-            document.setdefault(name, values[row])
+        document = {name: values[row] for name, values in self._rows.items()}
+        document["tier"] = self.tier
         return document
 
 
@@ -91,15 +90,17 @@ class _TierReader:
         self.epoch = self.group_pos = self.row_pos = 0
         self._order: tuple[int, np.ndarray] | None = None
         self._cached: tuple[tuple[int, int], _Group] | None = None
+        self._group: _Group | None = None
 
     def state(self) -> dict[str, int]:
         return {"epoch": self.epoch, "group_pos": self.group_pos, "row_pos": self.row_pos}
 
     def load_state(self, state: dict[str, int]) -> None:
         self.epoch, self.group_pos, self.row_pos = state["epoch"], state["group_pos"], state["row_pos"]
+        self._group = None  # the cursor may now point into another group
 
-    def next(self, seed: int, measure: Callable[[pa.Table], Measured]) -> tuple[_Group, int]:
-        """The group holding the next document and its row; advances the cursor."""
+    def _current_group(self, seed: int, measure: Callable[[pa.Table], Measured]) -> _Group:
+        """The group under the cursor, read (and measured) only if it is not the cached one."""
         if self._order is None or self._order[0] != self.epoch:
             rng = np.random.default_rng([seed, self.index, self.epoch, 0])
             self._order = (self.epoch, rng.permutation(len(self.groups)))
@@ -108,15 +109,54 @@ class _TierReader:
             path, row_group = self.groups[g]
             table = pq.ParquetFile(path).read_row_group(row_group, columns=self.columns)
             order = np.random.default_rng([seed, self.index, self.epoch, 1, g]).permutation(table.num_rows)
-            self._cached = ((self.epoch, g), _Group(self.index, table, order, measure(table)))
-        group = self._cached[1]
-        row = int(group.order[self.row_pos])
+            self._cached = ((self.epoch, g), _Group(self.index, table, order.tolist(), measure(table)))
+        return self._cached[1]
+
+    def next(self, seed: int, measure: Callable[[pa.Table], Measured]) -> tuple[_Group, int]:
+        """The group holding the next document and its row; advances the cursor."""
+        if self.row_pos == 0 or self._group is None:  # only a new group needs the lookup
+            self._group = self._current_group(seed, measure)
+        group = self._group
+        row = group.order[self.row_pos]
         self.row_pos += 1
         if self.row_pos == len(group.order):
             self.group_pos, self.row_pos = self.group_pos + 1, 0
             if self.group_pos == len(self.groups):  # tier exhausted: reshuffle for the next epoch
                 self.epoch, self.group_pos = self.epoch + 1, 0
         return group, row
+
+
+class _Uniforms:
+    """Uniform [0, 1) numbers from a seeded Generator, drawn 4,096 at a time (one numpy call each).
+
+    The state is the Generator state at the start of the current block plus the offset in it, so a
+    restored stream regenerates the same block and continues at the same number.
+    """
+
+    BLOCK = 4096
+
+    def __init__(self, seed: int):
+        self._rng = np.random.default_rng(seed)
+        self._refill()
+
+    def _refill(self) -> None:
+        self._block_start = self._rng.bit_generator.state
+        self._block = self._rng.random(self.BLOCK).tolist()
+        self._offset = 0
+
+    def next(self) -> float:
+        if self._offset == self.BLOCK:
+            self._refill()
+        self._offset += 1
+        return self._block[self._offset - 1]
+
+    def state(self) -> dict[str, Any]:
+        return {"block_start": self._block_start, "offset": self._offset}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self._rng.bit_generator.state = state["block_start"]
+        self._refill()
+        self._offset = int(state["offset"])
 
 
 class CurriculumSampler:
@@ -173,7 +213,7 @@ class CurriculumSampler:
         self._ends = [float(interval["end"]) for interval in data["schedule"]]
         self.stage_weights = self._usable_weights(data["schedule"])
         self._cumulative = [np.cumsum(w).tolist() for w in self.stage_weights]
-        self._rng = np.random.default_rng(self.seed)
+        self._uniforms = _Uniforms(self.seed)
         self.draws = 0
         self.consumed = 0
 
@@ -218,7 +258,9 @@ class CurriculumSampler:
             return None
         stage = self.stage_at(position)
         cumulative = self._cumulative[stage]
-        tier = min(bisect.bisect_right(cumulative, self._rng.random() * cumulative[-1]), len(cumulative) - 1)
+        tier = min(
+            bisect.bisect_right(cumulative, self._uniforms.next() * cumulative[-1]), len(cumulative) - 1
+        )
         group, row = self.tiers[tier].next(self.seed, self._measure)
         draw = Draw(self.draws, tier, stage, group, row, group.lengths[row])
         self.draws += 1
@@ -245,7 +287,7 @@ class CurriculumSampler:
             "seed": self.seed,
             "draws": self.draws,
             "consumed": self.consumed,
-            "rng": self._rng.bit_generator.state,
+            "rng": self._uniforms.state(),
             "tiers": [tier.state() for tier in self.tiers],
         }
 
@@ -256,7 +298,7 @@ class CurriculumSampler:
                 f"sampler state does not fit this manifest ({len(self.tiers)} tiers): {str(state)[:80]}"
             )
         self.seed, self.draws, self.consumed = int(state["seed"]), int(state["draws"]), int(state["consumed"])
-        self._rng.bit_generator.state = state["rng"]
+        self._uniforms.load_state(state["rng"])
         for tier, tier_state in zip(self.tiers, state["tiers"], strict=True):
             tier.load_state(tier_state)
 
