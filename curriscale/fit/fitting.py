@@ -18,12 +18,13 @@ optimum is not an accident of one start.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from curriscale.fit.laws import Law
 
@@ -91,6 +92,12 @@ def objective(
     return value, coef @ jac
 
 
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """The process's thread pools, inspected once (inspecting costs milliseconds per call)."""
+    return ThreadpoolController()
+
+
 def _projected_gradient(theta: np.ndarray, grad: np.ndarray, bounds: list[tuple[float, float]]) -> float:
     """Infinity norm of the gradient with components pushing into an active bound removed."""
     low, high = np.array(bounds).T
@@ -113,7 +120,7 @@ def minimise(
     low, high = np.array(bounds).T
     runs = []
     # L-BFGS-B calls BLAS on tiny vectors; a threaded BLAS spends 10x the work synchronising.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _threadpools().limit(limits=1, user_api="blas"):
         for start in starts:
             result = minimize(
                 objective,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from curriscale.errors import CurriscaleError
-from curriscale.fit.data import resolve_columns, role_arrays
+from curriscale.fit.data import column_names, resolve_columns, role_arrays
 from curriscale.fit.laws import get_law
 from curriscale.io import atomic_write_json
 
@@ -58,7 +58,15 @@ class FitResult:
             source: how to name the data in error messages.
         """
         law = get_law(self.law, **self.options)
-        mapping = {role: name for role, name in self.columns.items() if role != "loss"}
+        available = set(column_names(data))
+        # Reuse the fit's column names where data has them, else columns named as the roles; an
+        # optional role (e.g. `run`) is used only when present.
+        mapping = {}
+        for role, name in self.columns.items():
+            if name in available and role != "loss":
+                mapping[role] = name
+            elif role in law.roles and role not in available:
+                mapping[role] = name  # neither exists: the error will name the fit's column
         mapping.update(columns or {})
         resolved = resolve_columns(law, data, mapping, source, need_loss=False)
         inputs = role_arrays(law, data, resolved, source)
@@ -75,7 +83,12 @@ class FitResult:
         if not isinstance(obj, Mapping) or "law" not in obj or "params" not in obj:
             raise CurriscaleError(f"{source}: not a curriscale fit (needs 'law' and 'params')")
         fields = ("ci", "metrics", "breaks", "columns", "options")
-        return cls(law=obj["law"], params=dict(obj["params"]), **{k: obj[k] for k in fields if k in obj})
+        fit = cls(law=obj["law"], params=dict(obj["params"]), **{k: obj[k] for k in fields if k in obj})
+        # JSON files are written key-sorted; restore the formula's parameter order.
+        order = get_law(fit.law, **fit.options).param_names()
+        if set(order) == set(fit.params):
+            fit.params = {name: fit.params[name] for name in order}
+        return fit
 
     def to_json(self) -> str:
         """The fit as JSON text."""
