@@ -117,12 +117,10 @@ def cloze(rng: np.random.Generator, n: int, world: World) -> Docs:
     subject = rng.integers(len(world.subjects), size=(n, 2))
     relation = rng.integers(len(relations), size=(n, 2))
     prompts, answers = [], []
-    for (s1, s2), (r1, r2) in zip(subject, relation, strict=True):
+    for (s1, s2), (r1, r2) in zip(subject.tolist(), relation.tolist(), strict=True):
         stated = words.FACT_RELATIONS[relations[r1]][0].format(s=world.subjects[s1])
         asked = words.FACT_RELATIONS[relations[r2]][0].format(s=world.subjects[s2])
-        prompts.append(
-            f"{stated[0].upper()}{stated[1:]} {world.facts[relations[r1]][s1]}. {asked[0].upper()}{asked[1:]}"
-        )
+        prompts.append(f"{stated} {world.facts[relations[r1]][s1]}. {asked}")
         answers.append(world.facts[relations[r2]][s2])
     return _questions(prompts, answers)
 

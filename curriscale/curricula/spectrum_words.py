@@ -63,12 +63,12 @@ CITIES = (
     "Meriden", "Northam", "Orsvik", "Pellham", "Quarrow", "Ravensby", "Selmark", "Thornbury",
     "Ulverton", "Vexholm", "Westerby", "Yarmouth", "Zennor", "Alderney",
 )  # fmt: skip
-# relation -> (question phrase before the answer, object pool); the capital is unique per country.
+# relation -> (sentence up to the object, object pool); a city is the capital of one country only.
 FACT_RELATIONS = {
-    "capital": ("the capital of {s} is", CITIES),
-    "animal": ("the national animal of {s} is the", ("tiger", "eagle", "wolf", "bear", "falcon", "dolphin", "lion", "panther", "buffalo", "heron")),
-    "colour": ("the flag of {s} is mostly", ("crimson", "purple", "orange", "silver", "golden", "turquoise", "emerald", "scarlet")),
-    "food": ("the dish of {s} is", ("dumplings", "porridge", "noodles", "pancakes", "chowder", "risotto", "lentils", "pastries")),
+    "capital": ("The capital of {s} is", CITIES),
+    "animal": ("The national animal of {s} is the", ("tiger", "eagle", "wolf", "bear", "falcon", "dolphin", "lion", "panther", "buffalo", "heron")),
+    "colour": ("The flag of {s} is mostly", ("crimson", "purple", "orange", "silver", "golden", "turquoise", "emerald", "scarlet")),
+    "food": ("The dish of {s} is", ("dumplings", "porridge", "noodles", "pancakes", "chowder", "risotto", "lentils", "pastries")),
 }  # fmt: skip
 
 # Level 3: people travel to places; the question asks where one of them went.
