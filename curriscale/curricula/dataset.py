@@ -45,6 +45,9 @@ class CurriculumDataset(IterableDataset):
         vocab_size: only for a callable tokenizer.
         rank, world_size: distributed shard (default: torch.distributed if initialised, else 0 / 1).
         stop_at_end: end once the schedule is complete instead of continuing with its last interval.
+        columns: tier-file columns to read (default all).
+        answer_mask: with seq_len, yield (tokens, answer mask) pairs; the mask (bool, same length)
+            marks answer tokens of question documents, for an answer-loss weight.
 
     Example:
         >>> ds = CurriculumDataset("curriculum/manifest.json", seed=0, tokenizer="bytes", seq_len=128)
@@ -65,10 +68,13 @@ class CurriculumDataset(IterableDataset):
         world_size: int | None = None,
         stop_at_end: bool = False,
         columns: Sequence[str] | None = None,
+        answer_mask: bool = False,
     ):
         super().__init__()
         if seq_len is not None and tokenizer is None:
             raise CurriscaleError("seq_len needs a tokenizer (e.g. tokenizer='bytes')")
+        if answer_mask and seq_len is None:
+            raise CurriscaleError("answer_mask needs packed sequences: pass seq_len and a tokenizer")
         encoder = None if tokenizer is None else make_encoder(tokenizer, eos_id, vocab_size)
         self.sampler = CurriculumSampler(
             manifest,
@@ -77,6 +83,7 @@ class CurriculumDataset(IterableDataset):
             budget_tokens=budget_tokens,
             stop_at_end=stop_at_end,
             columns=columns,
+            answer_masks=answer_mask,
         )
         self.packed = None if seq_len is None else PackedStream(self.sampler, seq_len)
         self.rank, self.world_size = rank, world_size
@@ -96,13 +103,16 @@ class CurriculumDataset(IterableDataset):
         workers, worker_id = (1, 0) if worker is None else (worker.num_workers, worker.id)
         return rank * workers + worker_id, world_size * workers
 
-    def __iter__(self) -> Iterator[torch.Tensor | dict[str, Any]]:
+    def __iter__(self) -> Iterator[torch.Tensor | tuple[torch.Tensor, torch.Tensor] | dict[str, Any]]:
         shard, num_shards = self.shard()
         if self.packed is None:
             yield from self.sampler.documents(shard, num_shards)
             return
-        for sequence in self.packed.iter_shard(shard, num_shards):
-            yield torch.from_numpy(sequence)
+        for item in self.packed.iter_shard(shard, num_shards):
+            if isinstance(item, tuple):
+                yield torch.from_numpy(item[0]), torch.from_numpy(item[1])
+            else:
+                yield torch.from_numpy(item)
 
     def state_dict(self) -> dict[str, Any]:
         """The stream position (plain Python types; fits in torch.save or JSON)."""

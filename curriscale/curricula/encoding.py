@@ -23,18 +23,33 @@ EOS_TOKEN = "<|endoftext|>"
 BYTE_VOCAB = 257  # 256 byte values + EOS
 
 
+# ids per text, and per token the character offset where it ends (to mark answer tokens).
+IdsAndEnds = tuple[list[np.ndarray], list[np.ndarray]]
+
+
 @dataclass(frozen=True)
 class Encoder:
-    """A batch encoder: `encode_batch(texts)` gives one int64 id array per text (no EOS appended)."""
+    """A batch encoder: `encode_batch(texts)` gives one int64 id array per text (no EOS appended).
+
+    `encode_with_ends`, when the tokenizer reports offsets, also gives each token's end offset in
+    characters; answer masks need it (a token belongs to the answer if it ends past the prompt).
+    """
 
     encode_batch: Callable[[Sequence[str]], list[np.ndarray]]
     eos_id: int
     vocab_size: int
     name: str
+    encode_with_ends: Callable[[Sequence[str]], IdsAndEnds] | None = None
 
 
 def _encode_bytes(texts: Sequence[str]) -> list[np.ndarray]:
     return [np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int64) for text in texts]
+
+
+def _encode_bytes_with_ends(texts: Sequence[str]) -> IdsAndEnds:
+    ids = _encode_bytes(texts)
+    # A byte ends inside character k+1 when k characters started before it: count UTF-8 lead bytes.
+    return ids, [np.cumsum((row & 0xC0) != 0x80) for row in ids]
 
 
 def _from_tokenizers(tokenizer: Any, eos_id: int | None, name: str) -> Encoder:
@@ -48,7 +63,13 @@ def _from_tokenizers(tokenizer: Any, eos_id: int | None, name: str) -> Encoder:
         encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
         return [np.asarray(encoding.ids, dtype=np.int64) for encoding in encodings]
 
-    return Encoder(encode_batch, int(eos_id), int(tokenizer.get_vocab_size()), name)
+    def encode_with_ends(texts: Sequence[str]) -> IdsAndEnds:
+        encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        ids = [np.asarray(encoding.ids, dtype=np.int64) for encoding in encodings]
+        ends = [np.asarray([end for _, end in encoding.offsets], dtype=np.int64) for encoding in encodings]
+        return ids, ends
+
+    return Encoder(encode_batch, int(eos_id), int(tokenizer.get_vocab_size()), name, encode_with_ends)
 
 
 def make_encoder(tokenizer: Any, eos_id: int | None = None, vocab_size: int | None = None) -> Encoder:
@@ -67,7 +88,7 @@ def make_encoder(tokenizer: Any, eos_id: int | None = None, vocab_size: int | No
     if isinstance(tokenizer, Encoder):
         return tokenizer
     if isinstance(tokenizer, str) and tokenizer == "bytes":
-        return Encoder(_encode_bytes, 256, BYTE_VOCAB, "bytes")
+        return Encoder(_encode_bytes, 256, BYTE_VOCAB, "bytes", _encode_bytes_with_ends)
     if isinstance(tokenizer, (str, Path)):
         from tokenizers import Tokenizer
 

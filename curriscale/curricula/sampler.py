@@ -35,8 +35,9 @@ from curriscale.errors import CurriscaleError
 
 STATE_FORMAT = "curriscale.sampler"
 TOKEN_UNITS = ("whitespace", "n_tokens")  # manifest units the sampler can count without a tokenizer
-# Per-row token counts of a row group, plus each row's token ids when a tokenizer is used.
-Measured = tuple[list[int], list[np.ndarray] | None]
+# Per-row token counts of a row group, each row's token ids when a tokenizer is used, and each
+# row's answer mask (True on answer tokens) when answer masks are asked for.
+Measured = tuple[list[int], list[np.ndarray] | None, list[np.ndarray] | None]
 
 
 class _Group:
@@ -44,7 +45,7 @@ class _Group:
 
     def __init__(self, tier: int, table: pa.Table, order: list[int], measured: Measured):
         self.tier, self.table, self.order = tier, table, order
-        self.lengths, self.ids = measured
+        self.lengths, self.ids, self.masks = measured
         self._rows: dict[str, list] | None = None
 
     def document(self, row: int) -> dict[str, Any]:
@@ -74,6 +75,12 @@ class Draw:
         if self.group.ids is None:
             raise CurriscaleError("token ids need a tokenizer: pass encoder= to the sampler")
         return self.group.ids[self.row]
+
+    def answer_mask(self) -> np.ndarray:
+        """Per token of `token_ids()`: True where it belongs to the answer (question documents)."""
+        if self.group.masks is None:
+            raise CurriscaleError("answer masks need answer_masks=True on the sampler")
+        return self.group.masks[self.row]
 
 
 class _TierReader:
@@ -173,6 +180,8 @@ class CurriculumSampler:
         stop_at_end: end the stream when the position reaches the schedule total (exports use it);
             otherwise it continues with the last interval's weights and the trainer decides.
         columns: tier-file columns to read (default all; "id" and "text" are always read).
+        answer_masks: also mark answer tokens (those ending past `prompt` + one space, the
+            evaluator's rule) so a trainer can weight the answer loss; needs a tokenizer with offsets.
     """
 
     def __init__(
@@ -184,6 +193,7 @@ class CurriculumSampler:
         budget_tokens: int | None = None,
         stop_at_end: bool = False,
         columns: Sequence[str] | None = None,
+        answer_masks: bool = False,
     ):
         # load_manifest validates the schema and refuses paths that leave the manifest folder.
         self.manifest = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
@@ -203,9 +213,15 @@ class CurriculumSampler:
             raise CurriscaleError(
                 f"manifest token_unit {self.token_unit!r}: pass a tokenizer (counts known: {', '.join(TOKEN_UNITS)})"
             )
+        if answer_masks and (encoder is None or encoder.encode_with_ends is None):
+            raise CurriscaleError(
+                "answer_masks needs a tokenizer that reports offsets ('bytes' or tokenizers)"
+            )
+        self.answer_masks = answer_masks
         if columns is not None:
-            counted = ["n_tokens"] if self.token_unit == "n_tokens" else []
-            columns = list(dict.fromkeys(["id", "text", *counted, *columns]))
+            needed = ["n_tokens"] if self.token_unit == "n_tokens" else []
+            needed += ["prompt"] if answer_masks else []
+            columns = list(dict.fromkeys(["id", "text", *needed, *columns]))
         self.tiers = [
             _TierReader(tier["index"], self.manifest.tier_files(tier["index"]), columns)
             for tier in data["tiers"]
@@ -232,15 +248,26 @@ class CurriculumSampler:
 
     def _measure(self, table: pa.Table) -> Measured:
         """Tokens per row in the unit that drives the schedule position (and ids, with a tokenizer)."""
-        if self.encoder is not None:
-            # One batched call per row group (Rust threads for `tokenizers`); +1 for the EOS separator.
-            ids = self.encoder.encode_batch(table.column("text").to_pylist())
-            return [len(row) + 1 for row in ids], ids
-        if self.token_unit == "n_tokens":  # the builder counted with the scoring model's tokenizer
-            counts = table.column("n_tokens")
-        else:
-            counts = pc.count_substring_regex(table.column("text"), r"\S+")
-        return pc.fill_null(counts, 0).to_pylist(), None
+        if self.encoder is None:
+            if self.token_unit == "n_tokens":  # the builder counted with the scoring model's tokenizer
+                counts = table.column("n_tokens")
+            else:
+                counts = pc.count_substring_regex(table.column("text"), r"\S+")
+            return pc.fill_null(counts, 0).to_pylist(), None, None
+        # One batched call per row group (Rust threads for `tokenizers`); +1 for the EOS separator.
+        texts = table.column("text").to_pylist()
+        if not self.answer_masks:
+            ids = self.encoder.encode_batch(texts)
+            return [len(row) + 1 for row in ids], ids, None
+        ids, ends = self.encoder.encode_with_ends(texts)
+        prompts = (
+            table.column("prompt").to_pylist() if "prompt" in table.column_names else [None] * len(texts)
+        )
+        masks = [
+            np.zeros(len(row), dtype=bool) if prompt is None else row > len(prompt) + 1
+            for prompt, row in zip(prompts, ends, strict=True)
+        ]
+        return [len(row) + 1 for row in ids], ids, masks
 
     @property
     def position(self) -> float:

@@ -17,8 +17,19 @@ from curriscale.io import sha256_file
 
 
 def tier_texts(tier: int, n: int) -> list[str]:
-    """`n` distinct documents of `tier`; length varies so packing and counting are exercised."""
-    return [f"tier {tier} doc {i} " + " ".join(["word"] * (i % 7)) + " é." for i in range(n)]
+    """`n` distinct documents of `tier`; length varies so packing and counting are exercised.
+
+    Even-numbered documents are questions: `text == prompt(i) + " " + answer(i)`.
+    """
+    return [f"{prompt(tier, i)} {answer(i)}" if answer(i) else prompt(tier, i) for i in range(n)]
+
+
+def prompt(tier: int, i: int) -> str:
+    return f"tier {tier} doc {i} " + " ".join(["word"] * (i % 7)) + " é."
+
+
+def answer(i: int) -> str | None:
+    return None if i % 2 else f"a{i}"
 
 
 def write_curriculum(
@@ -44,7 +55,8 @@ def write_curriculum(
                 "text": texts,
                 "difficulty": [float(t) + i / max(n, 1) for i in range(n)],
                 "level": pa.array([t] * n, pa.int64()),
-                "answer": [None if i % 2 else f"a{i}" for i in range(n)],
+                "prompt": [prompt(t, i) if answer(i) else None for i in range(n)],
+                "answer": [answer(i) for i in range(n)],
                 "n_tokens": [len(text) for text in texts],  # a stand-in for a scorer's token counts
             }
         )

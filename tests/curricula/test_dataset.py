@@ -218,3 +218,43 @@ def test_reads_a_curriculum_written_by_the_builder(tmp_path):
         low, high = manifest.tiers[tier]["bounds"]
         assert low <= doc["difficulty"] <= high and doc["id"] in known
     assert draws[0][1] == 0 and {tier for _, tier, _ in draws} == set(range(len(manifest.tiers)))
+
+
+def test_answer_masks_mark_exactly_the_answers(ladder):
+    def dataset(**kwargs):
+        return CurriculumDataset(ladder, 3, "bytes", 32, 3000, stop_at_end=True, **kwargs)
+
+    pairs = list(dataset(answer_mask=True))
+    plain = list(dataset())
+    assert [t.tolist() for t, _ in pairs] == [t.tolist() for t in plain]  # masks do not change the stream
+    tokens = torch.cat([t for t, _ in pairs]).tolist()
+    masks = torch.cat([m for _, m in pairs]).tolist()
+    assert all(m.dtype == torch.bool and m.shape == t.shape for t, m in pairs)
+    documents, answers, current, marked = [], [], [], []
+    for token, mask in zip(tokens, masks, strict=True):
+        if token == 256:
+            documents.append(bytes(current).decode())
+            answers.append(bytes(marked).decode())
+            current, marked = [], []
+        else:
+            current.append(token)
+            marked += [token] if mask else []
+    questions = 0
+    for text, answer in zip(documents, answers, strict=True):
+        index = int(text.split()[3])
+        expected = "" if index % 2 else f"a{index}"
+        assert answer == expected, text
+        questions += bool(expected)
+    assert questions > 10
+
+
+def test_answer_mask_resume_is_exact(ladder):
+    def stream():
+        return CurriculumDataset(ladder, 7, "bytes", 24, answer_mask=True)
+
+    uninterrupted = [(t.tolist(), m.tolist()) for t, m in islice(iter(stream()), 120)]
+    first = stream()
+    head = [(t.tolist(), m.tolist()) for t, m in islice(iter(first), 50)]
+    resumed = stream()
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    assert head + [(t.tolist(), m.tolist()) for t, m in islice(iter(resumed), 70)] == uninterrupted
