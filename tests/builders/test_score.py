@@ -10,6 +10,7 @@ from pathlib import Path
 import dill
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -317,16 +318,36 @@ def test_ray_executor_matches_local_output(tmp_path):
     ]
 
 
-def test_registry_specs_and_default_scorers(tmp_path):
-    path = jsonl(
-        tmp_path / "d.jsonl", [{"text": "The cat sat on the mat. It was happy."}, {"text": "Short."}]
+def test_bad_input_with_the_default_scorers_gives_no_crash_and_no_silent_nan(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    records = [
+        {"text": ""},
+        {"text": " \n\t "},
+        {"text": "\u0000\u0007\u0008" * 50},
+        {"text": "Die Katze sitzt auf der Matte. Sie ist sehr zufrieden."},
+        {"text": "\u732b\u5750\u5728\u57ab\u5b50\u4e0a\u3002"},
+        {"text": "!!! ??? ... 123 456"},
+        {"text": "The quick brown fox jumps over the lazy dog. " * 250_000},  # ~11 MB
+    ]
+    with open(path, "wb") as handle:
+        handle.write(b'{"text": "\xff\xfe\x00 binary"}\n')
+        handle.write(b"".join(json.dumps(r).encode() + b"\n" for r in records))
+    stats = score_corpus([path], tmp_path / "out", None, max_chars=20_000)
+    assert stats.documents_in == 8 == stats.scored + stats.rejected
+    assert (
+        stats.rejected_reasons["empty text"] == 2 and stats.rejected_reasons["binary or invalid UTF-8"] == 2
     )
-    stats = score_corpus([path], tmp_path / "out", None)
-    names = [s["name"] for s in stats.data["scorers"]]
-    assert names == ["text_stats", "reading_age"]
+    assert stats.truncated == 1
     scored = read_dir(tmp_path / "out", "scored")
+    for name in scored.column_names:
+        if pa.types.is_floating(scored.schema.field(name).type):
+            assert np.isfinite(scored[name].to_numpy(zero_copy_only=False)).all(), name
+    assert [s["name"] for s in stats.data["scorers"]] == ["text_stats", "reading_age"]  # the defaults
     assert {"n_words", "compression_ratio", "reading_age"} <= set(scored.column_names)
-    assert scored["n_words"].to_pylist() == [9, 1]
+    german = scored.filter(pc.equal(scored["id"], "bad-5"))
+    assert german["n_words"].to_pylist() == [10]  # non-English text is scored, not rejected
+    rejected = read_dir(tmp_path / "out", "rejected")
+    assert all(reason for reason in rejected["reason"].to_pylist())
 
 
 def test_cli_scores_and_reports(tmp_path):
