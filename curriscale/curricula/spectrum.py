@@ -17,7 +17,7 @@ its own random stream, so changing one level's count leaves the other levels' do
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -257,9 +257,7 @@ def write_spectrum(out_dir: str | Path, config: SpectrumConfig, fmt: str = "json
         paths[split] = out_dir / f"{split}.{fmt}"
         with atomic_output(paths[split]) as tmp:
             _write_jsonl(tmp, docs) if fmt == "jsonl" else _write_parquet(tmp, docs)
-    levels = {
-        s: {str(k): sum(d["level"] == k for d in docs) for k in config.levels} for s, docs in splits.items()
-    }
+    levels = {split: Counter(str(d["level"]) for d in docs) for split, docs in splits.items()}
     atomic_write_json(
         out_dir / "spectrum.json", {"config": asdict(config), "tasks": TASKS, "documents": levels}
     )
@@ -267,8 +265,9 @@ def write_spectrum(out_dir: str | Path, config: SpectrumConfig, fmt: str = "json
 
 
 def _write_jsonl(path: Path, docs: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs)
+    import orjson  # several times faster than json.dumps; compact, UTF-8, same bytes every run
+
+    path.write_bytes(b"".join(orjson.dumps(doc) + b"\n" for doc in docs))
 
 
 def _write_parquet(path: Path, docs: list[dict]) -> None:
