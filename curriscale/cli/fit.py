@@ -147,6 +147,12 @@ def grid_command(
         int, typer.Option("--bootstrap", help="Bootstrap resamples for every interval.")
     ] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every bootstrap.")] = 0,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Static-mix curriculum name (default: static pacing).")
+    ] = None,
+    annealing: Annotated[
+        bool, typer.Option("--annealing/--no-annealing", help="Fit the LR-annealing law per cell (slow).")
+    ] = True,
 ) -> None:
     """Fit a training grid: scaling laws per curriculum, comparisons, critical points.
 
@@ -156,8 +162,10 @@ def grid_command(
     """
     # The grid fitter belongs to curriscale.fit.grid_fit (fit-grid engineer); this only wires it in.
     from curriscale.fit.grid_fit import fit_grid
+    from curriscale.fit.report import summarise
 
-    fit_grid(runs, out, bootstrap=bootstrap, seed=seed)
+    documents = fit_grid(runs, out, bootstrap=bootstrap, seed=seed, baseline=baseline, annealing=annealing)
+    console.info(summarise(documents["comparison"]))
     console.info(f"wrote {out}/fits.json, comparison.json, critical_points.json")
 
 

@@ -4,7 +4,7 @@
   non-embedding parameters, and the same per level (`eval_loss_level_<k>`, `answer_loss_level_<k>`);
   the joint (chinchilla) law when the grid has several token budgets; the LR-annealing law per run
   whose metrics log the learning rate and training loss over steps. Each fit is fit-laws' Fit JSON
-  plus, for the scaling fits, a prediction band over the grid's size range for the plots.
+  plus, for the eval-loss scaling fits, the fitted curve and its bootstrap band (for the plots).
 - `comparison.json`: curriculum vs static mix (`curriscale.fit.compare`).
 - `critical_points.json`: critical sizes and threshold steps (`curriscale.fit.critical`).
 
@@ -14,16 +14,16 @@ A fit the data cannot support (too few sizes, a law that fails on the data) is r
 
 from __future__ import annotations
 
-import itertools
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from curriscale.fit.bootstrap import bootstrap_intervals
 from curriscale.fit.compare import compare_grid
 from curriscale.fit.critical import critical_sizes, fit_or_skip, threshold_steps
-from curriscale.fit.result import FitResult
+from curriscale.fit.laws import get_law
 from curriscale.fit.runs import Grid, load_grid, resolve_manifest
 from curriscale.io import atomic_write_json
 
@@ -53,7 +53,8 @@ def fit_grid(
         annealing: fit the LR-annealing law per run (one fit per run: the slow part of big grids).
 
     Returns:
-        `{"fits": ..., "comparison": ..., "critical_points": ...}`, the written documents.
+        `{"fits": ..., "comparison": ..., "critical_points": ...}`, the documents as written
+        (NaN as None).
     """
     grid = load_grid(runs_dir)
     comparison = compare_grid(grid, baseline, n_boot=bootstrap, seed=seed)
@@ -72,10 +73,10 @@ def fit_grid(
         "threshold_steps": threshold_steps(grid).to_dict("records"),
         "critical_sizes": critical_sizes(grid, bootstrap, seed),
     }
-    documents = {"fits": fits, "comparison": comparison, "critical_points": critical}
+    documents = jsonable({"fits": fits, "comparison": comparison, "critical_points": critical})
     out = Path(out_dir)
     for name, document in documents.items():
-        atomic_write_json(out / f"{name}.json", jsonable(document))
+        atomic_write_json(out / f"{name}.json", document)
     return documents
 
 
@@ -95,7 +96,8 @@ def scaling_fits(grid: Grid, bootstrap: int, seed: int) -> list[dict]:
             else:
                 x, y = data["non_embedding_params"].to_numpy(float), data[metric].to_numpy(float)
                 row["fit"] = fit_or_skip("power", {"x": x, "loss": y}, bootstrap, seed)
-                row["fit"]["band"] = _band(row["fit"], x)
+                if metric == "eval_loss" and "params" in row["fit"]:
+                    row["fit"]["band"] = _band(row["fit"], x, y, bootstrap, seed)
             out.append(row)
     return out
 
@@ -115,53 +117,82 @@ def chinchilla_fits(grid: Grid, bootstrap: int, seed: int) -> list[dict]:
 
 
 def annealing_fits(grid: Grid, seed: int) -> list[dict]:
-    """The LR-annealing law per run, on its training loss with the learning rate at every step.
+    """The LR-annealing law per curriculum and size, shared by that cell's LR schedules.
 
-    Runs log the learning rate on train rows; steps between logged rows get it interpolated so the
-    law's areas (sums over every step) are complete, and their loss is left unobserved.
+    The law's point is that one set of parameters explains every schedule's curve, so each fit
+    takes the first seed's run of every LR schedule of a (curriculum, size) cell, as separate
+    curves of one fit. It reads the training loss, which runs log often enough to show the
+    annealing; see `annealing_data` for steps without a logged row.
     """
     if "lr" not in grid.curves or "train_loss" not in grid.curves:
         return []
     out = []
-    for run, curve in grid.curves.groupby("run", sort=True):
-        logged = curve[curve["lr"].notna() & curve["train_loss"].notna() & (curve["step"] > 0)]
-        if len(logged) < MIN_STEPS_FOR_ANNEALING:
+    first_seed = grid.runs.sort_values("seed").drop_duplicates(
+        ["curriculum", "non_embedding_params", "lr_schedule"]
+    )
+    for (name, n), cell in first_seed.groupby(["curriculum", "non_embedding_params"]):
+        data, interpolated = annealing_data(grid.curves[grid.curves["run"].isin(cell["run"])])
+        if np.isfinite(data["loss"]).sum() < MIN_STEPS_FOR_ANNEALING * len(cell):
             continue
-        steps = np.arange(1, int(logged["step"].max()) + 1)
-        loss = pd.Series(logged["train_loss"].to_numpy(float), index=logged["step"].astype(int))
-        data = {
-            "step": steps.astype(float),
-            "lr": np.interp(steps, logged["step"], logged["lr"]),
-            "loss": loss.reindex(steps).to_numpy(float),
-        }
-        fit = fit_or_skip("lr-annealing", data, 0, seed)
-        out.append({"run": run, "lr_interpolated": len(logged) < len(steps), "fit": fit})
+        out.append(
+            {
+                "curriculum": name,
+                "non_embedding_params": int(n),
+                "runs": sorted(cell["run"]),
+                "lr_interpolated": interpolated,
+                "fit": fit_or_skip("lr-annealing", data, 0, seed),
+            }
+        )
     return out
 
 
-def _band(fit: dict, x: np.ndarray) -> dict:
-    """Prediction on a log grid over the fitted sizes, with an envelope from the parameter intervals.
+def annealing_data(curves: pd.DataFrame) -> tuple[dict[str, np.ndarray], bool]:
+    """The LR-annealing law's input: one row per optimiser step of each run in `curves`.
 
-    The envelope is the range of the law over every corner of the box of parameter intervals: wider
-    than a true prediction band (it ignores that the parameters' errors are correlated), so it is
-    labelled as an envelope; without intervals there is no envelope.
+    The law sums the learning rate over every step. Runs log it on their train rows only; steps
+    between logged rows get it interpolated and their loss left unobserved (NaN).
+
+    Returns:
+        Columns `run`, `step`, `lr`, `loss`, and whether any learning rate was interpolated.
+    """
+    columns: dict[str, list[np.ndarray]] = {"run": [], "step": [], "lr": [], "loss": []}
+    interpolated = False
+    for run, curve in curves.groupby("run", sort=True):
+        logged = curve[curve["lr"].notna() & curve["train_loss"].notna() & (curve["step"] > 0)]
+        if logged.empty:
+            continue
+        steps = np.arange(1, int(logged["step"].max()) + 1)
+        loss = pd.Series(logged["train_loss"].to_numpy(float), index=logged["step"].astype(int))
+        columns["run"].append(np.full(len(steps), run, dtype=object))
+        columns["step"].append(steps.astype(float))
+        columns["lr"].append(np.interp(steps, logged["step"], logged["lr"]))
+        columns["loss"].append(loss.reindex(steps).to_numpy(float))
+        interpolated |= len(logged) < len(steps)
+    if not columns["run"]:
+        return {name: np.array([]) for name in columns}, False
+    return {name: np.concatenate(parts) for name, parts in columns.items()}, interpolated
+
+
+def _band(fit: dict, x: np.ndarray, loss: np.ndarray, bootstrap: int, seed: int) -> dict:
+    """The fitted curve on a log grid over the fitted sizes, with its 95% bootstrap band.
+
+    The band comes from the same resampling fit-laws uses for the parameter intervals (same seed,
+    same start, so the same draws), evaluated as curves: the parameters' errors are correlated, and
+    only the draws themselves carry that.
     """
     grid = np.exp(np.linspace(np.log(x.min()), np.log(x.max()), BAND_POINTS))
-    result = FitResult.from_dict(fit)
-    band = {"x": grid.tolist(), "pred": result.predict({"x": grid}, columns={"x": "x"}).tolist()}
-    if fit.get("ci"):
-        names = list(fit["params"])
-        corners = itertools.product(*(fit["ci"][name] for name in names))
-        preds = [
-            FitResult(fit["law"], dict(zip(names, corner, strict=True))).predict(
-                {"x": grid}, columns={"x": "x"}
-            )
-            for corner in corners
-        ]
-        band["envelope_lo"], band["envelope_hi"] = (
-            np.min(preds, axis=0).tolist(),
-            np.max(preds, axis=0).tolist(),
+    law = get_law(fit["law"], **fit.get("options", {}))
+    on_grid = law.prepare({"x": grid})
+    band = {"x": grid.tolist(), "pred": law.evaluate(law.from_params(fit["params"]), on_grid)[0].tolist()}
+    if bootstrap > 0:
+        theta = law.from_params(fit["params"])
+        _, draws, _ = bootstrap_intervals(
+            law, law.prepare({"x": x}), loss, np.isfinite(loss), theta, bootstrap, seed
         )
+        curves = [
+            law.evaluate(law.from_params(dict(zip(fit["params"], d, strict=True))), on_grid)[0] for d in draws
+        ]
+        band["lo"], band["hi"] = np.percentile(curves, [2.5, 97.5], axis=0).tolist()
     return band
 
 

@@ -104,6 +104,7 @@ def write_grid(
     noise=0.002,
     lr_effect=None,
     rng_seed=0,
+    steps=STEPS,
 ) -> Path:
     """Write RUNS/runs.parquet and one run folder per cell; returns root.
 
@@ -117,9 +118,10 @@ def write_grid(
     manifests = {
         name: write_manifest(root / "manifests" / name, name, kind) for name, kind in curricula.items()
     }
-    steps = np.arange(1, STEPS + 1)
-    tokens = steps * (BUDGET // STEPS)
-    eval_steps = set(np.linspace(STEPS / 8, STEPS, 8).round().astype(int))
+    n_steps = steps
+    steps = np.arange(1, n_steps + 1)
+    tokens = steps * (BUDGET // n_steps)
+    eval_steps = set(np.linspace(n_steps / 8, n_steps, 8).round().astype(int))
     index = []
     for n in sizes:
         for name, kind in curricula.items():
@@ -133,7 +135,9 @@ def write_grid(
                     shift = 1.0 + noise * rng.standard_normal()
                     loss = base_loss(n, s * tokens) * shift
                     lr = 1e-3 * (
-                        0.5 * (1 + np.cos(np.pi * steps / STEPS)) if lr_name == "cosine" else np.ones(STEPS)
+                        0.5 * (1 + np.cos(np.pi * steps / n_steps))
+                        if lr_name == "cosine"
+                        else np.ones(n_steps)
                     )
                     is_eval = np.isin(steps, list(eval_steps))
                     frame = {

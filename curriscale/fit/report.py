@@ -1,0 +1,401 @@
+"""`curriscale report RUNS --out DIR`: one self-contained HTML page and a Markdown summary.
+
+`report.html` embeds its figures as base64 PNG data URIs and uses no external asset, so it can be
+mailed or archived as one file. `summary.md` holds the three-line answer and the main tables. The
+numbers come from the fits folder (`curriscale fit`), written into `DIR/fits/` when not given, so
+the report and the JSON always agree.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+from curriscale.errors import CurriscaleError
+from curriscale.fit import plots
+from curriscale.fit.grid_fit import fit_grid
+from curriscale.fit.runs import Grid, load_grid
+from curriscale.io import atomic_write_text
+
+Table = tuple[list[str], list[list[str]]]
+
+
+def write_report(
+    runs_dir: str | Path,
+    out_dir: str | Path,
+    fits: str | Path | None = None,
+    bootstrap: int = 200,
+    seed: int = 0,
+    baseline: str | None = None,
+    annealing: bool = True,
+) -> str:
+    """Write `report.html` and `summary.md` for a grid; return the three-line summary.
+
+    Args:
+        runs_dir: the grid folder.
+        out_dir: where to write the report.
+        fits: a folder written by `fit_grid`; default: fit now into `out_dir/fits`.
+        bootstrap, seed, baseline, annealing: passed to `fit_grid` when fitting now.
+
+    Returns:
+        The summary: three lines of plain text.
+    """
+    out = Path(out_dir)
+    fits_dir = Path(fits) if fits is not None else out / "fits"
+    if fits is None:
+        fit_grid(runs_dir, fits_dir, bootstrap=bootstrap, seed=seed, baseline=baseline, annealing=annealing)
+    docs = {name: _read(fits_dir / f"{name}.json") for name in ("fits", "comparison", "critical_points")}
+    grid = load_grid(runs_dir)
+    summary = summarise(docs["comparison"])
+    sections = _sections(grid, docs, summary)
+    atomic_write_text(out / "report.html", _html(grid, sections))
+    atomic_write_text(out / "summary.md", _markdown(grid, sections))
+    return summary
+
+
+def summarise(comparison: dict) -> str:
+    """Three lines: the headline at the largest size, the crossover, and the win/loss count."""
+    cells, base = comparison["cells"], comparison["baseline"]
+    largest = max(c["non_embedding_params"] for c in cells)
+    top = max((c for c in cells if c["non_embedding_params"] == largest), key=lambda c: _num(c["speedup"]))
+    s, (lo, hi) = top["speedup"], top["speedup_ci"]
+    arm = f"the curriculum '{top['curriculum']}' ({top['lr_schedule']})"
+    if s is None:
+        first = f"At {plots.human(largest)} params the speedup of {arm} is undefined (a loss curve never reached the target)."
+    elif s >= 1:
+        interval = f"95% CI {1 / hi:.2f}-{1 / lo:.2f}x" if lo and hi else "CI undefined"
+        first = f"At {plots.human(largest)} params {arm} reached the static mix's final loss in {1 / s:.2f}x the tokens ({interval})."
+    else:
+        interval = f"95% CI {lo:.2f}-{hi:.2f}x" if lo and hi else "CI undefined"
+        first = (
+            f"At {plots.human(largest)} params {arm} never reached the static mix's final loss; the static mix "
+            f"reached the curriculum's in {s:.2f}x the tokens ({interval})."
+        )
+    crossings = [(r, n) for r in comparison["crossover"] for n in r["eval_loss_crossover"]]
+    if crossings:
+        second = (
+            "The curriculum's final-loss advantage changes sign at "
+            + "; ".join(
+                f"~{plots.human(n)} params ('{r['curriculum']}', {r['lr_schedule']})" for r, n in crossings
+            )
+            + "."
+        )
+    else:
+        second = "No curriculum's final-loss advantage changes sign within the grid's sizes."
+    diffs = [c["effects"]["eval_loss"] for c in cells]
+    wins = sum(d["ci"][1] is not None and d["ci"][1] < 0 for d in diffs)
+    losses = sum(d["ci"][0] is not None and d["ci"][0] > 0 for d in diffs)
+    if losses == len(cells):
+        low, high = min(d["diff"] for d in diffs), max(d["diff"] for d in diffs)
+        third = f"The static mix ('{base}') beat the curriculum at every size by {low:.3g}-{high:.3g} in final eval loss."
+    else:
+        third = (
+            f"Curricula beat the static mix ('{base}') in {wins} of {len(cells)} cells and lost in {losses} "
+            "(final eval loss, 95% CI excluding 0)."
+        )
+    return "\n".join([first, second, third])
+
+
+def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
+    """Each section: id, title, text lines, figures (PNG bytes) and tables."""
+    fits, comparison, critical = docs["fits"], docs["comparison"], docs["critical_points"]
+    annealing_png = plots.annealing_fit(grid, fits)
+    return [
+        {"id": "summary", "title": "Summary", "text": summary.splitlines(), "figures": [], "tables": []},
+        {
+            "id": "comparison",
+            "title": f"Curriculum vs static mix ({comparison['baseline']})",
+            "text": ["Differences are curriculum - static mix over seed means; intervals resample seeds."],
+            "figures": [],
+            "tables": [_comparison_table(comparison), _level_table(comparison)],
+        },
+        {
+            "id": "speedup",
+            "title": "Speedup vs size",
+            "text": [],
+            "figures": [plots.speedup_vs_size(grid, comparison)],
+            "tables": [_crossover_table(comparison), _interaction_table(comparison)],
+        },
+        {
+            "id": "loss-curves",
+            "title": "Loss curves per cell",
+            "text": [],
+            "figures": [plots.loss_curves(grid)],
+            "tables": [],
+        },
+        {
+            "id": "scaling",
+            "title": "Scaling laws",
+            "text": ["Bands: 95% bootstrap band of each fitted curve."],
+            "figures": [plots.scaling_curves(grid, fits)],
+            "tables": [_scaling_table(fits)],
+        },
+        {
+            "id": "critical",
+            "title": "Critical points",
+            "text": ["Solid: BNSL break; dotted: steepest step."],
+            "figures": [plots.critical_points(grid, critical)],
+            "tables": [_critical_table(critical), _threshold_table(critical)],
+        },
+        {
+            "id": "annealing",
+            "title": "LR-annealing law fit vs data",
+            "text": []
+            if annealing_png
+            else ["No run logs learning rate and training loss over enough steps."],
+            "figures": [annealing_png] if annealing_png else [],
+            "tables": [_annealing_table(fits)],
+        },
+        {
+            "id": "per-seed",
+            "title": "Per-seed results",
+            "text": [],
+            "figures": [],
+            "tables": [_per_seed_table(comparison)],
+        },
+        {
+            "id": "runs",
+            "title": "Runs",
+            "text": [f"Skipped (unfinished): {', '.join(grid.skipped) or 'none'}."],
+            "figures": [],
+            "tables": [_runs_table(grid)],
+        },
+    ]
+
+
+def _comparison_table(comparison: dict) -> Table:
+    metrics = ["eval_loss", "ood_eval_loss", "mean_accuracy", "ood_mean_accuracy"]
+    headers = ["curriculum", "LR", "size", "seeds", "speedup [95% CI]"] + [f"Δ {m}" for m in metrics]
+    rows = [
+        [
+            c["curriculum"],
+            c["lr_schedule"],
+            plots.human(c["non_embedding_params"]),
+            str(c["n_seeds"]),
+            _with_ci(c["speedup"], c["speedup_ci"]),
+        ]
+        + [
+            _with_ci(c["effects"][m]["diff"], c["effects"][m]["ci"]) if m in c["effects"] else "-"
+            for m in metrics
+        ]
+        for c in comparison["cells"]
+    ]
+    return headers, rows
+
+
+def _level_table(comparison: dict) -> Table:
+    headers = ["curriculum", "LR", "size", "metric", "curriculum mean", "static mean", "Δ [95% CI]"]
+    rows = [
+        [
+            c["curriculum"],
+            c["lr_schedule"],
+            plots.human(c["non_embedding_params"]),
+            metric,
+            _fmt(e["curriculum"]),
+            _fmt(e["baseline"]),
+            _with_ci(e["diff"], e["ci"]),
+        ]
+        for c in comparison["cells"]
+        for metric, e in sorted(c["effects"].items())
+        if metric.startswith(("accuracy_level_", "examples_seen_level_"))
+    ]
+    return headers, rows
+
+
+def _crossover_table(comparison: dict) -> Table:
+    def sizes(values: list) -> str:
+        return ", ".join(plots.human(v) for v in values) or "none"
+
+    rows = [
+        [r["curriculum"], r["lr_schedule"], sizes(r["eval_loss_crossover"]), sizes(r["speedup_crossover"])]
+        for r in comparison["crossover"]
+    ]
+    return ["curriculum", "LR", "final-loss crossover", "speedup crossover"], rows
+
+
+def _interaction_table(comparison: dict) -> Table:
+    headers = ["curriculum", "size", "LR vs reference", "Δ final-loss effect", "Δ log speedup"]
+    rows = [
+        [
+            r["curriculum"],
+            plots.human(r["non_embedding_params"]),
+            f"{r['lr_schedule']} vs {r['reference']}",
+            _with_ci(r["eval_loss_change"], r["eval_loss_change_ci"]),
+            _with_ci(r["log_speedup_change"], r["log_speedup_change_ci"]),
+        ]
+        for r in comparison["lr_interaction"]
+    ]
+    return headers, rows
+
+
+def _scaling_table(fits: dict) -> Table:
+    headers = ["curriculum", "LR", "metric", "E", "A", "alpha", "fit error", "held-out error", "converged"]
+    rows = []
+    for r in fits["scaling"]:
+        fit = r["fit"]
+        if "params" not in fit:
+            rows.append([r["curriculum"], r["lr_schedule"], r["metric"], fit["skipped"], "", "", "", "", ""])
+            continue
+        params = [_with_ci(fit["params"][p], fit["ci"].get(p)) for p in ("E", "A", "alpha")]
+        m = fit["metrics"]
+        rows.append(
+            [
+                r["curriculum"],
+                r["lr_schedule"],
+                r["metric"],
+                *params,
+                _fmt(m["fit_error"]),
+                _fmt(m.get("heldout_error")),
+                str(m["converged"]),
+            ]
+        )
+    return headers, rows
+
+
+def _critical_table(critical: dict) -> Table:
+    headers = ["curriculum", "LR", "level", "quantity", "steepest step", "BNSL break [95% CI]"]
+    rows = []
+    for e in critical["critical_sizes"]:
+        fit = e["bnsl"]
+        if "breaks" in fit and fit["breaks"]:
+            ci = [plots.human(v) for v in fit["ci"]["d1"]] if "d1" in fit.get("ci", {}) else None
+            brk = plots.human(fit["breaks"][0]) + (f" [{ci[0]}, {ci[1]}]" if ci else "")
+        else:
+            brk = fit.get("skipped", "no break")
+        step = plots.human(e["steepest_step"]) if e["steepest_step"] else "-"
+        rows.append([e["curriculum"], e["lr_schedule"], str(e["level"]), e["quantity"], step, brk])
+    return headers, rows
+
+
+def _threshold_table(critical: dict) -> Table:
+    headers = ["curriculum", "LR", "level", "size", "threshold", "step", "tokens", "seeds reaching"]
+    rows = [
+        [
+            r["curriculum"],
+            r["lr_schedule"],
+            str(r["level"]),
+            plots.human(r["non_embedding_params"]),
+            _fmt(r["threshold"]),
+            _fmt(r["step"]),
+            _fmt(r["tokens"]),
+            f"{r['reached']}/{r['n_seeds']}",
+        ]
+        for r in critical["threshold_steps"]
+    ]
+    return headers, rows
+
+
+def _annealing_table(fits: dict) -> Table:
+    headers = ["curriculum", "size", "runs", "L0", "A", "C", "alpha", "lam", "fit error"]
+    rows = []
+    for e in fits["lr_annealing"]:
+        fit = e["fit"]
+        values = (
+            [_fmt(fit["params"][p]) for p in ("L0", "A", "C", "alpha", "lam")]
+            if "params" in fit
+            else [fit["skipped"], "", "", "", ""]
+        )
+        error = _fmt(fit["metrics"]["fit_error"]) if "metrics" in fit else ""
+        rows.append(
+            [e["curriculum"], plots.human(e["non_embedding_params"]), ", ".join(e["runs"]), *values, error]
+        )
+    return headers, rows
+
+
+def _per_seed_table(comparison: dict) -> Table:
+    headers = ["curriculum", "LR", "size", "seed", "eval loss", "static eval loss", "Δ", "speedup"]
+    rows = [
+        [
+            r["curriculum"],
+            r["lr_schedule"],
+            str(r["size"]),
+            str(r["seed"]),
+            _fmt(r["eval_loss"]),
+            _fmt(r["baseline_eval_loss"]),
+            _fmt(r["diff"]),
+            _fmt(r["speedup"]),
+        ]
+        for r in comparison["per_seed"]
+    ]
+    return headers, rows
+
+
+def _runs_table(grid: Grid) -> Table:
+    columns = ["run", "curriculum", "size", "lr_schedule", "seed", "non_embedding_params", "eval_loss"]
+    columns += [c for c in ("mean_accuracy", "ood_eval_loss") if c in grid.runs]
+    return columns, [[_fmt(v) for v in row] for row in grid.runs[columns].itertuples(index=False)]
+
+
+def _html(grid: Grid, sections: list[dict]) -> str:
+    body = []
+    for section in sections:
+        parts = [f'<section id="{section["id"]}"><h2>{html.escape(section["title"])}</h2>']
+        parts += [f"<p>{html.escape(line)}</p>" for line in section["text"]]
+        for png in section["figures"]:
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(f'<img alt="{html.escape(section["title"])}" src="data:image/png;base64,{data}">')
+        for headers, rows in section["tables"]:
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+            cells = "".join(
+                "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in rows
+            )
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>")
+        body.append("\n".join(parts) + "</section>")
+    title = f"curriscale report: {html.escape(str(grid.root))}"
+    style = (
+        "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;font-size:12px;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px}"
+        "img{max-width:100%}"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f"<style>{style}</style></head><body><h1>{title}</h1>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def _markdown(grid: Grid, sections: list[dict]) -> str:
+    """The summary and every table (no figures: those live in report.html)."""
+    lines = [f"# curriscale report: {grid.root}", ""]
+    for section in sections:
+        if not section["text"] and not any(rows for _, rows in section["tables"]):
+            continue
+        lines += [f"## {section['title']}", "", *section["text"], ""]
+        for headers, rows in section["tables"]:
+            if rows:
+                lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+                lines += ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |" for row in rows]
+                lines.append("")
+    return "\n".join(lines)
+
+
+def _with_ci(value, ci) -> str:
+    if value is None:
+        return "-"
+    if not ci or None in ci:
+        return _fmt(value)
+    return f"{_fmt(value)} [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _num(value) -> float:
+    return float("-inf") if value is None else float(value)
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CurriscaleError(
+            f"{path}: not found (write it with `curriscale fit RUNS --out {path.parent}`)"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise CurriscaleError(f"{path}: malformed JSON: {error}") from None
