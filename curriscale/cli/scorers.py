@@ -1,4 +1,4 @@
-"""`curriscale scorers`: list the available scorers and calibrate reading_age."""
+"""`curriscale scorers`: list the available scorers, calibrate reading_age, train task_type."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from curriscale.cli import console
 
 scorers_app = typer.Typer(
-    help="Scorers: list built-ins and plug-ins, calibrate reading_age.", no_args_is_help=True
+    help="Scorers: list built-ins and plug-ins, calibrate reading_age, train task_type.", no_args_is_help=True
 )
 
 
@@ -69,6 +69,64 @@ def calibrate_command(
     weights = ", ".join(f"{n}={w:.3f}" for n, w in zip(coeffs["features"], coeffs["weights"], strict=True))
     console.info(f"fitted on {coeffs['fitted_on']}: intercept={coeffs['intercept']:.3f}, {weights}")
     console.info(f"wrote {out}")
+
+
+@scorers_app.command("train")
+def train_command(
+    kind: Annotated[str, typer.Argument(help="Scorer to train: task_type.")],
+    out: Annotated[Path, typer.Option(help="Model file to write (.ftz).")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labelled JSONL (.jsonl, .jsonl.gz) or Parquet; default: the project's own corpus."
+        ),
+    ] = None,
+    text_field: Annotated[str, typer.Option(help="Field holding the text.")] = "text",
+    label_field: Annotated[str, typer.Option(help="Field holding the label.")] = "label",
+    seed: Annotated[int, typer.Option(help="Seed of the generated corpus and of fastText.")] = 0,
+) -> None:
+    """Train a task_type model; use it with `--scorer task_type:model=OUT`.
+
+    Example: curriscale scorers train task_type --out task_type.ftz
+    """
+    from curriscale.errors import CurriscaleError
+    from curriscale.scorers.task_type import train_task_type_model
+
+    if kind != "task_type":
+        raise CurriscaleError(f"scorers train: only task_type can be trained, not {kind!r}")
+    examples = None if data is None else _labelled_examples(data, text_field, label_field)
+    train_task_type_model(out, examples, seed=seed)
+    console.info(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+
+
+def _labelled_examples(path: Path, text_field: str, label_field: str) -> list[dict[str, str]]:
+    """`{"text", "label"}` dicts from a JSONL or Parquet file; errors name the file and line."""
+    import gzip
+    import json
+
+    from curriscale.errors import CurriscaleError
+
+    if not path.is_file():
+        raise CurriscaleError(f"{path}: no such file")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        rows = pq.read_table(path).to_pylist()
+    else:
+        rows = []
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    if line.strip():
+                        rows.append(json.loads(line))
+                except json.JSONDecodeError as error:
+                    raise CurriscaleError(f"{path}:{number}: malformed JSON: {error}") from error
+    missing = next(
+        (i for i, row in enumerate(rows, 1) if text_field not in row or label_field not in row), None
+    )
+    if missing is not None:
+        raise CurriscaleError(f"{path}: record {missing} lacks field {text_field!r} or {label_field!r}")
+    return [{"text": row[text_field], "label": row[label_field]} for row in rows]
 
 
 def register(app: typer.Typer) -> None:

@@ -37,6 +37,9 @@ import pyarrow as pa
 from curriscale.scorers.base import Scorer
 from curriscale.scorers.words import Vocabulary, WordBatch, count_sentences, mtld, rarity_of, words_of
 
+# Per process, not per scorer, so a scorer pickled into pipeline workers does not carry the table.
+VOCABULARY = Vocabulary(lambda word: (rarity_of(word),))
+
 
 def compression_ratio(text: str) -> float:
     """zlib-compressed size over raw UTF-8 size; NaN for an empty text."""
@@ -52,7 +55,6 @@ class TextStats(Scorer):
 
     def __init__(self) -> None:
         super().__init__()  # no parameters: `text_stats:anything=1` is an error, not silently ignored
-        self._vocabulary = Vocabulary(lambda word: (rarity_of(word),))
 
     def columns(self) -> dict[str, pa.DataType]:
         ints = {c: pa.int64() for c in ("n_chars", "n_words", "n_sentences")}
@@ -60,7 +62,7 @@ class TextStats(Scorer):
         return ints | {c: pa.float64() for c in floats}
 
     def score(self, texts: list[str]) -> dict[str, np.ndarray]:
-        batch = WordBatch.of(texts, self._vocabulary)
+        batch = WordBatch.of(texts, VOCABULARY)
         n_words = batch.lengths
         n_sentences = np.array([count_sentences(t) if n else 0 for t, n in zip(texts, n_words, strict=True)])
         with np.errstate(divide="ignore", invalid="ignore"):
