@@ -6,6 +6,8 @@ Two streaming passes keep memory bounded by a few numeric arrays, not by the cor
    documents (global ranks for a composite) and assign tiers (quantile edges need the whole array).
 2. Stream the full rows by record batch, append a `difficulty` column, split each batch by tier
    and append it to that tier's shard writer. Within a tier, documents keep their input order.
+   This pass runs over groups of input files (`tier_pass.py`): in this process, or with
+   `workers > 1` on a datatrove `LocalPipelineExecutor` (same bytes either way).
 
 Output (OUT = `out_dir`):
 
@@ -31,12 +33,19 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curriscale import __version__
 from curriscale.builders.difficulty import compute_difficulty, needed_columns
-from curriscale.builders.shards import REJECT_SCHEMA, ShardWriter
+from curriscale.builders.shards import REJECT_SCHEMA, ShardWriter, file_entry
+from curriscale.builders.tier_pass import (
+    WORK_DIR,
+    InputFile,
+    WriteTiers,
+    column_or_nulls,
+    plan_groups,
+    write_group,
+)
 from curriscale.builders.tiers import assign_tiers
 from curriscale.curricula.manifest import MANIFEST_NAME, Manifest, write_manifest
 from curriscale.curricula.pacing import consumption, divergence_from_static, materialise_schedule
@@ -44,7 +53,6 @@ from curriscale.curricula.recipe import Recipe
 from curriscale.errors import CurriscaleError
 from curriscale.io import sha256_file
 
-BATCH_ROWS = 32_768
 ScoredSource = str | os.PathLike | Sequence[str | os.PathLike]
 
 
@@ -102,16 +110,6 @@ def _relative(inputs: ScoredInput, file: Path) -> str:
     return Path(os.path.relpath(file.resolve(), inputs.root.resolve())).as_posix()
 
 
-def _token_counts(table: pa.Table) -> np.ndarray:
-    """Tokens per document: the `n_tokens` column if present, else whitespace-separated words."""
-    counts = (
-        table.column("n_tokens")
-        if "n_tokens" in table.column_names
-        else pc.count_substring_regex(table.column("text"), r"\S+")
-    )
-    return pc.fill_null(counts, 0).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 def _prepare_output(out: Path) -> Path:
     """Check `out` is new, empty or a previous curriculum; clear leftovers of a killed build."""
     if out.exists() and any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
@@ -134,10 +132,49 @@ def _publish(partial: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _input_files(inputs: ScoredInput) -> list[InputFile]:
+    files, offset = [], 0
+    for path in inputs.scored:
+        rows = pq.ParquetFile(path).metadata.num_rows
+        files.append(InputFile(str(path), _relative(inputs, path), offset, rows))
+        offset += rows
+    return files
+
+
+def _output_schema(inputs: ScoredInput) -> pa.Schema:
+    """Every input column (unified over the files), then `difficulty` (replacing any old one)."""
+    schema = pa.unify_schemas([pq.read_schema(f) for f in inputs.scored])
+    if "difficulty" in schema.names:
+        schema = schema.remove(schema.get_field_index("difficulty"))
+    return schema.append(pa.field("difficulty", pa.float64()))
+
+
+def _copy_scoring_rejects(inputs: ScoredInput, partial: Path) -> tuple[list[list], Counter]:
+    """Carry the scoring run's rejects over unchanged (they come first in rejected/)."""
+    writer, reasons = ShardWriter(partial, "rejected", REJECT_SCHEMA, prefix=".scoring-"), Counter()
+    for file in inputs.rejected:
+        table = pq.read_table(file)
+        table = pa.table({f.name: column_or_nulls(table, f) for f in REJECT_SCHEMA}, schema=REJECT_SCHEMA)
+        reasons.update(table.column("reason").to_pylist())
+        writer.add(table)
+    return writer.close(), reasons
+
+
+def _finalise_parts(root: Path, subdir: str, part_lists: list[list[list]]) -> list[dict]:
+    """Rename every task's parts to part-00000.parquet, ... in task order; return manifest entries."""
+    entries = []
+    for relative, rows in (part for parts in part_lists for part in parts):
+        final = f"{subdir}/part-{len(entries):05d}.parquet"
+        os.replace(root / relative, root / final)
+        entries.append(file_entry(root, final, rows))
+    return entries
+
+
 def build_curriculum(
     scored: ScoredSource,
     recipe: Recipe,
     out_dir: str | os.PathLike,
+    workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> Manifest:
     """Cut scored documents into difficulty tiers and write the curriculum folder.
@@ -147,7 +184,9 @@ def build_curriculum(
             of Parquet files, one Parquet file, or a list of them.
         recipe: The parsed recipe (see `curriscale.curricula.recipe.load_recipe`).
         out_dir: The curriculum folder to create (or replace, if it holds a previous build).
-        progress: Called with the number of rows done after each streamed batch.
+        workers: Processes for the tier pass; above 1 (and with more than one input group) it runs
+            on a datatrove `LocalPipelineExecutor`. The output bytes do not depend on it.
+        progress: Called with the number of rows done (after each batch when workers == 1).
 
     Returns:
         The written, validated `Manifest`.
@@ -161,62 +200,48 @@ def build_curriculum(
     else:
         difficulty = compute_difficulty(key_table, recipe)
         assignment = assign_tiers(recipe.tiers, difficulty, labels)
-    del key_table
+    del key_table, labels
     n_tiers = len(assignment.bounds)
 
     partial = _prepare_output(out)
-    rejects = ShardWriter(partial, "rejected", REJECT_SCHEMA)
-    reasons: Counter[str] = Counter()
-    for file in inputs.rejected:  # scoring rejects are carried over first, unchanged
-        table = pq.read_table(file)
-        table = pa.table({f.name: _column_or_nulls(table, f) for f in REJECT_SCHEMA}, schema=REJECT_SCHEMA)
-        reasons.update(dict(Counter(table.column("reason").to_pylist())))
-        rejects.add(table)
+    work = partial / WORK_DIR
+    work.mkdir()
+    np.save(work / "difficulty.npy", difficulty)
+    np.save(work / "tier.npy", assignment.tier)
+    del difficulty
+    scoring_parts, reasons = _copy_scoring_rejects(inputs, partial)
+    schema, groups = _output_schema(inputs), plan_groups(_input_files(inputs))
+    if workers > 1 and len(groups) > 1:
+        from datatrove.executor import LocalPipelineExecutor
 
-    schema = pa.unify_schemas([pq.read_schema(f) for f in inputs.scored])
-    schema = schema.remove(schema.get_field_index("difficulty")) if "difficulty" in schema.names else schema
-    schema = schema.append(pa.field("difficulty", pa.float64()))
-    writers = [ShardWriter(partial, f"tier={i:02d}", schema) for i in range(n_tiers)]
-    tokens, offset = np.zeros(n_tiers, np.int64), 0
-    for file in inputs.scored:
-        row_in_file = 0
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=BATCH_ROWS):
-            n = batch.num_rows
-            table = pa.table({f.name: _column_or_nulls(batch, f) for f in schema if f.name != "difficulty"})
-            table = table.append_column("difficulty", pa.array(difficulty[offset : offset + n]))
-            # Sort the batch by tier (stable: input order within a tier), then cut contiguous slices.
-            order = np.argsort(assignment.tier[offset : offset + n], kind="stable")
-            tier = assignment.tier[offset : offset + n][order]
-            counts = _token_counts(table)[order]
-            table = table.take(order)
-            cuts = np.searchsorted(tier, np.arange(-1, n_tiers + 1))
-            bad = table.slice(0, cuts[1])
-            if bad.num_rows:
-                source = [f"{_relative(inputs, file)}:{row_in_file + i}" for i in order[: cuts[1]]]
-                reasons[assignment.reason] += bad.num_rows
-                rejects.add(
-                    pa.table(
-                        {
-                            "id": bad["id"],
-                            "text": bad["text"],
-                            "reason": [assignment.reason] * bad.num_rows,
-                            "source": source,
-                        },
-                        schema=REJECT_SCHEMA,
-                    )
-                )
-            for i in range(n_tiers):
-                writers[i].add(table.slice(cuts[i + 1], cuts[i + 2] - cuts[i + 1]))
-                tokens[i] += counts[cuts[i + 1] : cuts[i + 2]].sum()
-            offset, row_in_file = offset + n, row_in_file + n
-            if progress:
-                progress(offset)
+        step = WriteTiers(str(partial), groups, schema, n_tiers, assignment.reason)
+        LocalPipelineExecutor(
+            [step], tasks=len(groups), workers=min(workers, len(groups)), logging_dir=str(work / "logs")
+        ).run()
+        missing = [g for g in range(len(groups)) if not (work / f"group-{g:05d}.json").is_file()]
+        if missing:
+            raise CurriscaleError(f"{out}: tier tasks {missing} failed; see {work / 'logs'}")
+        summaries = [json.loads((work / f"group-{g:05d}.json").read_text()) for g in range(len(groups))]
+        if progress:
+            progress(sum(f.rows for group in groups for f in group))
+    else:
+        summaries, done = [], 0
+        for g, group in enumerate(groups):
+            report = (lambda rows, base=done: progress(base + rows)) if progress else None
+            summaries.append(write_group(partial, g, group, schema, work, n_tiers, assignment.reason, report))
+            done += sum(f.rows for f in group)
+    shutil.rmtree(work)
 
-    tier_files = [w.close() for w in writers]
-    documents = [w.rows for w in writers]
+    documents = [sum(s["tiers"][i]["rows"] for s in summaries) for i in range(n_tiers)]
+    tokens = np.array([sum(s["tiers"][i]["tokens"] for s in summaries) for i in range(n_tiers)], np.int64)
     if sum(documents) == 0:
         shutil.rmtree(partial)
         raise CurriscaleError(f"{recipe.source}: no document could be placed in a tier ({assignment.reason})")
+    for summary in summaries:
+        reasons.update(summary["rejected"]["reasons"])
+    rejected_files = _finalise_parts(
+        partial, "rejected", [scoring_parts] + [s["rejected"]["parts"] for s in summaries]
+    )
     tiers = [
         {
             "index": i,
@@ -225,7 +250,7 @@ def build_curriculum(
             "label": assignment.labels[i],
             "documents": documents[i],
             "tokens": int(tokens[i]),
-            "files": tier_files[i],
+            "files": _finalise_parts(partial, f"tier={i:02d}", [s["tiers"][i]["parts"] for s in summaries]),
         }
         for i in range(n_tiers)
     ]
@@ -253,9 +278,9 @@ def build_curriculum(
         "consumption": consumption(schedule, tokens, recipe.budget_tokens),
         "divergence_from_static": divergence_from_static(schedule, tokens),
         "rejected": {
-            "documents": rejects.rows,
+            "documents": sum(f["rows"] for f in rejected_files),
             "reasons": dict(sorted(reasons.items())),
-            "files": rejects.close(),
+            "files": rejected_files,
         },
         "inputs": [
             {
@@ -272,10 +297,3 @@ def build_curriculum(
     write_manifest(partial, data)
     _publish(partial, out)
     return Manifest(root=out.resolve(), data=data)
-
-
-def _column_or_nulls(table: pa.Table | pa.RecordBatch, field: pa.Field) -> pa.Array:
-    """`field` from `table` cast to its type, or a null column when the file lacks it."""
-    if field.name not in table.schema.names:
-        return pa.nulls(table.num_rows, field.type)
-    return pc.cast(table.column(field.name), field.type)

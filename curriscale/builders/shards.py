@@ -18,6 +18,7 @@ from curriscale.io import sha256_file
 
 ROW_GROUP_ROWS = 8_192
 ROWS_PER_FILE = 50 * ROW_GROUP_ROWS
+UNIQUE_COLUMNS = ("id", "text")
 REJECT_SCHEMA = pa.schema(
     [("id", pa.string()), ("text", pa.string()), ("reason", pa.string()), ("source", pa.string())]
 )
@@ -30,10 +31,11 @@ class ShardWriter:
         root: The curriculum folder (manifest paths are relative to it).
         subdir: Folder for this writer's parts, e.g. "tier=03" or "rejected".
         schema: The schema of every part.
+        prefix: Prepended to part file names (a task's parts are renamed once all tasks finish).
     """
 
-    def __init__(self, root: Path, subdir: str, schema: pa.Schema) -> None:
-        self.root, self.subdir, self.schema = root, subdir, schema
+    def __init__(self, root: Path, subdir: str, schema: pa.Schema, prefix: str = "") -> None:
+        self.root, self.subdir, self.schema, self.prefix = root, subdir, schema, prefix
         self.rows = 0
         self._buffer: list[pa.Table] = []
         self._buffered = 0
@@ -59,9 +61,17 @@ class ShardWriter:
     def _write(self, table: pa.Table) -> None:
         if self._writer is None or self._part_rows >= ROWS_PER_FILE:
             self._close_part()
-            relative = f"{self.subdir}/part-{len(self._parts):05d}.parquet"
+            relative = f"{self.subdir}/{self.prefix}part-{len(self._parts):05d}.parquet"
             (self.root / self.subdir).mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.root / relative, self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(
+                self.root / relative,
+                self.schema,
+                compression="zstd",
+                # Ids and texts are (nearly) unique: dictionary encoding them is wasted work, and
+                # min/max statistics of whole texts are useless and costly.
+                use_dictionary=[name for name in self.schema.names if name not in UNIQUE_COLUMNS],
+                write_statistics=[name for name in self.schema.names if name != "text"],
+            )
             self._parts.append((relative, 0))
         self._writer.write_table(table.combine_chunks(), row_group_size=ROW_GROUP_ROWS)
         self._part_rows += table.num_rows
@@ -73,18 +83,16 @@ class ShardWriter:
             self._writer.close()
         self._writer, self._part_rows = None, 0
 
-    def close(self) -> list[dict]:
-        """Write the last partial row group and return the manifest file entries."""
+    def close(self) -> list[list]:
+        """Write the last partial row group; return [relative path, rows] of each part written."""
         if self._buffered:
             self._write(pa.concat_tables(self._buffer))
         self._buffer, self._buffered = [], 0
         self._close_part()
-        return [
-            {
-                "path": relative,
-                "rows": rows,
-                "bytes": (self.root / relative).stat().st_size,
-                "sha256": sha256_file(self.root / relative),
-            }
-            for relative, rows in self._parts
-        ]
+        return [[relative, rows] for relative, rows in self._parts]
+
+
+def file_entry(root: Path, relative: str, rows: int) -> dict:
+    """The manifest entry of a written file: path, rows, bytes and sha256."""
+    path = root / relative
+    return {"path": relative, "rows": rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}

@@ -14,6 +14,7 @@ import pytest
 from curriculum_fixtures import MISSING, recipe_dict, write_scored
 from typer.testing import CliRunner
 
+from curriscale.builders import tier_pass
 from curriscale.builders.build import build_curriculum
 from curriscale.cli.app import app
 from curriscale.curricula.manifest import load_manifest
@@ -70,7 +71,7 @@ def test_rejects_and_conservation(scored, tmp_path):
     rejected = manifest.data["rejected"]
     assert rejected["documents"] == 2 + len(MISSING)
     assert rejected["reasons"]["empty text"] == 2
-    table = pq.read_table(manifest.root / rejected["files"][0]["path"])
+    table = pa.concat_tables(pq.read_table(manifest.root / f["path"]) for f in rejected["files"])
     assert table.column_names == ["id", "text", "reason", "source"]
     assert table["id"].to_pylist() == ["bad-0", "bad-1"] + [f"doc-{i:05d}" for i in MISSING]
     assert table["source"].to_pylist()[2:] == [f"scored/part-00000.parquet:{i}" for i in MISSING]
@@ -170,10 +171,10 @@ def test_same_input_and_seed_give_identical_bytes_and_rebuild_replaces(scored, t
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    from curriscale.builders import build
+    from curriscale.builders import build, tier_pass
     from curriscale.curricula.recipe import load_recipe
 
-    build.BATCH_ROWS = 100  # many batches, so the kill lands in the middle of the tier pass
+    tier_pass.BATCH_ROWS = 100  # many batches, so the kill lands in the middle of the tier pass
     def die(rows_done):
         if rows_done >= 300:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -221,3 +222,12 @@ def test_cli_build_with_overrides(scored, tmp_path):
     assert manifest.total == 12345 and manifest.data["seed"] == 7
     assert manifest.data["pacing"]["kind"] == "static" and len(manifest.schedule) == 1
     assert manifest.data["divergence_from_static"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_datatrove_workers_give_the_same_bytes(scored, tmp_path, monkeypatch):
+    monkeypatch.setattr(tier_pass, "GROUP_ROWS", 200)  # 600 rows in two files -> two groups
+    recipe = Recipe.from_dict(recipe_dict())
+    build_curriculum(scored, recipe, tmp_path / "serial", workers=1)
+    manifest = build_curriculum(scored, recipe, tmp_path / "parallel", workers=2)
+    assert len(manifest.tiers[0]["files"]) == 2  # one part per group and tier
+    assert folder_bytes(tmp_path / "parallel") == folder_bytes(tmp_path / "serial")

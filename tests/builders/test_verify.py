@@ -31,7 +31,7 @@ def flip_byte(path: Path, offset: int) -> None:
 
 def test_clean_build_verifies(curriculum):
     report = verify_curriculum(curriculum)
-    assert report.ok and report.files_checked == 4  # three tiers + rejected
+    assert report.ok and report.files_checked == 5  # three tiers + scoring and builder rejects
     assert report.documents == report.input_documents == 302
 
 
