@@ -26,6 +26,10 @@ def build(
         int | None, typer.Option("--budget-tokens", help="Override the recipe's budget, in tokens.")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Override the recipe's seed.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", help="Processes for the tier pass (datatrove local executor when > 1)."),
+    ] = 1,
 ) -> None:
     """Build a curriculum: tier Parquet files, rejected documents and manifest.json.
 
@@ -41,7 +45,7 @@ def build(
     with console.progress() as bar:
         task = bar.add_task("build", total=total_rows)
         manifest = build_curriculum(
-            scored, parsed, out, progress=lambda done: bar.update(task, completed=done)
+            scored, parsed, out, workers=workers, progress=lambda done: bar.update(task, completed=done)
         )
     placed = sum(t["documents"] for t in manifest.tiers)
     console.info(
