@@ -22,6 +22,7 @@ import orjson
 import pyarrow.parquet as pq
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.readers.base import BaseReader
+from loguru import logger
 
 from curriscale.builders.inputs import ReadUnit, load_saved_dataset, units_for_task
 
@@ -138,13 +139,15 @@ class CorpusReader(BaseReader):
         units: all read units, from `curriscale.builders.inputs.plan_inputs`.
         text_field: field/column with the text.
         id_field: field/column with the id.
+        datatrove_logs: False silences datatrove's log lines in the task's process (console and file).
     """
 
     name = "curriscale corpus"
 
-    def __init__(self, units: list[ReadUnit], text_field: str, id_field: str):
+    def __init__(self, units: list[ReadUnit], text_field: str, id_field: str, datatrove_logs: bool = True):
         super().__init__(text_key=text_field, id_key=id_field)
         self.units = units
+        self.datatrove_logs = datatrove_logs
 
     def read_unit(self, unit: ReadUnit) -> Iterator[Document]:
         """The documents of one unit, by its kind."""
@@ -157,6 +160,8 @@ class CorpusReader(BaseReader):
         return read_text_file(unit)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if not self.datatrove_logs:
+            logger.disable("datatrove")  # worker processes start with datatrove's console logging on
         for unit in units_for_task(self.units, rank, world_size):
             self.stat_update("input_units")
             for document in self.read_unit(unit):

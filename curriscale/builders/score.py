@@ -29,6 +29,7 @@ from unittest import mock
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from loguru import logger
 
 from curriscale.builders.inputs import plan_inputs
 from curriscale.builders.readers import CorpusReader
@@ -122,6 +123,7 @@ def score_corpus(
     executor_options: dict[str, Any] | None = None,
     dry_run: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    datatrove_logs: bool = True,
 ) -> ScoreStats | SlurmSubmission:
     """Score every document of `inputs` and write `out_dir/scored`, `rejected` and `score_stats.json`.
 
@@ -140,12 +142,16 @@ def score_corpus(
         executor_options: extra keyword arguments for the datatrove executor (e.g. `time`, `partition`).
         dry_run: slurm only: write the sbatch scripts and pickled pipeline but do not call sbatch.
         on_progress: called as `(documents_done, documents_expected)` about twice a second (local/ray).
+        datatrove_logs: False silences datatrove's log lines (here and in local worker processes).
 
     Returns:
         `ScoreStats` when scoring finished here; `SlurmSubmission` for the slurm executor.
 
     Raises:
         CurriscaleError: for a missing/unreadable input, a bad option, or an out_dir scored differently.
+
+    With `workers > 1` datatrove starts worker processes with forkserver: call this from under
+    `if __name__ == "__main__":` in a script.
     """
     for option, value in {
         "tasks": tasks,
@@ -173,13 +179,15 @@ def score_corpus(
     }
     _write_config(logs, config)
     pipeline = [
-        CorpusReader(units, text_field, id_field),
+        CorpusReader(units, text_field, id_field, datatrove_logs),
         ScoreShard(str(out), str(logs / "counts"), scorer_objects, batch_size, max_chars),
     ]
     if executor == "slurm":
         return _submit_slurm(pipeline, out, logs, tasks, workers, executor_options or {}, dry_run)
     if dry_run:
         raise CurriscaleError("--dry-run applies to the slurm executor only")
+    if not datatrove_logs:
+        logger.disable("datatrove")
     expected = sum(info.expected_documents for info in infos)
     with _ProgressPoller(logs / "counts", expected, on_progress):
         _run_here(executor, pipeline, logs, tasks, workers, executor_options or {})
@@ -339,6 +347,12 @@ def finalize_scoring(out_dir: str | os.PathLike, logging_dir: str | os.PathLike 
     counts = [json.loads((logs / "counts" / f"{r:05d}.json").read_text()) for r in ranks]
     scored_paths = [out / "scored" / f"part-{r:05d}.parquet" for r in ranks]
     rejected_paths = [out / "rejected" / f"part-{r:05d}.parquet" for r in ranks]
+    for rank, part in enumerate(zip(scored_paths, rejected_paths, strict=True)):
+        if not all(path.is_file() for path in part):
+            raise CurriscaleError(
+                f"{out}: task {rank} is marked complete but its output is gone; "
+                f"delete {logs / 'completions' / f'{rank:05d}'} and rerun to redo it"
+            )
     _unify_parts(scored_paths, config["score_columns"])
     totals = {key: sum(c[key] for c in counts) for key in ("documents_in", "scored", "rejected", "truncated")}
     reasons = sum((Counter(c["rejected_reasons"]) for c in counts), Counter())

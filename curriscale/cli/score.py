@@ -46,12 +46,8 @@ def score(
 
     Example: curriscale score data/train.jsonl data/extra/ --out scored/ --scorer reading_age --tasks 4 --workers 2
     """
-    from loguru import logger
-
     from curriscale.builders.score import score_corpus
 
-    if not verbose:
-        logger.disable("datatrove")  # its per-task logs still land in DIR/logs/logs/
     options = (
         {"partition": slurm_partition, "time": slurm_time} if executor == "slurm" and slurm_partition else {}
     )
@@ -75,6 +71,7 @@ def score(
             executor_options=options,
             dry_run=dry_run,
             on_progress=on_progress,
+            datatrove_logs=verbose,
         )
     if executor == "slurm":
         what = "would submit" if result.dry_run else "submitted"
