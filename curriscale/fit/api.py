@@ -20,7 +20,7 @@ import numpy as np
 from curriscale.errors import CurriscaleError
 from curriscale.fit.bootstrap import bootstrap_intervals
 from curriscale.fit.data import resolve_columns, role_arrays
-from curriscale.fit.fitting import HUBER_DELTA, fit_theta
+from curriscale.fit.fitting import HUBER_DELTA, Optimum, fit_theta
 from curriscale.fit.laws import Law, get_law
 from curriscale.fit.result import FitResult
 
@@ -60,7 +60,8 @@ def fit_law(
 
     Returns:
         The fit; `metrics` holds `fit_error` and `heldout_error` (mean relative error),
-        `converged`, `n_starts`, `n_agree`, `best_objective` and, with breaks="auto", `bic`.
+        `converged`, `n_starts`, `n_agree`, `best_objective`, `bic` and, for bnsl with
+        breaks="auto", `bic_by_breaks`.
 
     Example:
         >>> fit = fit_law("power", {"x": sizes, "loss": losses}, bootstrap=200)
@@ -114,7 +115,7 @@ def _fit_all(
     n_starts: int,
     delta: float,
     source: str,
-) -> tuple[Any, Any, dict[str, Any]]:
+) -> tuple[Any, Optimum, dict[str, Any]]:
     """Fit one law on every observed point; returns (design, optimum, metrics)."""
     n_params = len(law.param_names())
     n = int(observed.sum())
@@ -143,8 +144,19 @@ def _fit_all(
     return design, optimum, metrics
 
 
-def _select_breaks(law, design, optimum, metrics, inputs, loss, observed, n_starts, delta, source):
-    """Add BNSL breaks while each lowers the BIC by more than `BIC_MARGIN`."""
+def _select_breaks(
+    law: Law,
+    design: Any,
+    optimum: Optimum,
+    metrics: dict[str, Any],
+    inputs: dict[str, np.ndarray],
+    loss: np.ndarray,
+    observed: np.ndarray,
+    n_starts: int,
+    delta: float,
+    source: str,
+) -> tuple[Law, Any, Optimum, dict[str, Any]]:
+    """Add BNSL breaks to the 0-break fit while each lowers the BIC by more than `BIC_MARGIN`."""
     best = (law, design, optimum, metrics)
     bic_by_breaks = {"0": metrics["bic"]}
     for k in range(1, MAX_AUTO_BREAKS + 1):
