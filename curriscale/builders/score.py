@@ -163,6 +163,13 @@ def score_corpus(
             raise CurriscaleError(f"{option} must be at least 1, got {value}")
     if executor not in EXECUTORS:
         raise CurriscaleError(f"unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
+    if dry_run and executor != "slurm":
+        raise CurriscaleError("--dry-run applies to the slurm executor only")
+    if executor == "ray":
+        try:
+            import ray  # noqa: F401  (only checking that it is there)
+        except ImportError as error:
+            raise CurriscaleError("the ray executor needs Ray: pip install curriscale[ray]") from error
     out = Path(out_dir)
     logs = Path(logging_dir) if logging_dir else out / "logs"
     scorer_objects = resolve_scorers(scorers)
@@ -184,13 +191,14 @@ def score_corpus(
     ]
     if executor == "slurm":
         return _submit_slurm(pipeline, out, logs, tasks, workers, executor_options or {}, dry_run)
-    if dry_run:
-        raise CurriscaleError("--dry-run applies to the slurm executor only")
     if not datatrove_logs:
         logger.disable("datatrove")
     expected = sum(info.expected_documents for info in infos)
-    with _ProgressPoller(logs / "counts", expected, on_progress):
-        _run_here(executor, pipeline, logs, tasks, workers, executor_options or {})
+    try:
+        with _ProgressPoller(logs / "counts", expected, on_progress):
+            _run_here(executor, pipeline, logs, tasks, workers, executor_options or {})
+    finally:
+        logger.enable("datatrove")
     return finalize_scoring(out, logs)
 
 
@@ -203,10 +211,6 @@ def _run_here(executor: str, pipeline: list, logs: Path, tasks: int, workers: in
             pipeline, tasks=tasks, workers=min(workers, tasks), logging_dir=str(logs), **options
         ).run()
         return
-    try:
-        import ray  # noqa: F401  (only checking that it is there)
-    except ImportError as error:
-        raise CurriscaleError("the ray executor needs Ray: pip install curriscale[ray]") from error
     from datatrove.executor.ray import RayPipelineExecutor
 
     concurrency = workers if workers > 1 else -1

@@ -284,12 +284,18 @@ def test_slurm_dry_run_generates_the_submission_without_sbatch(tmp_path):
     assert not (out / "score_stats.json").exists()
 
 
-def test_executor_choice_and_options_are_checked(tmp_path):
+def test_executor_choice_and_options_are_checked(tmp_path, monkeypatch):
     inputs = corpus(tmp_path / "in")
     with pytest.raises(CurriscaleError, match="partition"):
         score_corpus(inputs, tmp_path / "s", [Toy()], executor="slurm", dry_run=True)
     with pytest.raises(CurriscaleError, match="unknown executor 'spark'"):
         score_corpus(inputs, tmp_path / "x", [Toy()], executor="spark")
+    with pytest.raises(CurriscaleError, match="dry-run applies to the slurm executor only"):
+        score_corpus(inputs, tmp_path / "x", [Toy()], dry_run=True)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    with pytest.raises(CurriscaleError, match=r"pip install curriscale\[ray\]"):
+        score_corpus(inputs, tmp_path / "x", [Toy()], executor="ray")
+    assert not (tmp_path / "x").exists()
 
 
 def test_ray_executor_matches_local_output(tmp_path):
