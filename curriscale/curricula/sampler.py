@@ -104,7 +104,8 @@ class _TierReader:
 
     def load_state(self, state: dict[str, int]) -> None:
         self.epoch, self.group_pos, self.row_pos = state["epoch"], state["group_pos"], state["row_pos"]
-        self._group = None  # the cursor may now point into another group
+        # The cursor may point into another group, and orders cached under another seed are stale.
+        self._order = self._cached = self._group = None
 
     def _current_group(self, seed: int, measure: Callable[[pa.Table], Measured]) -> _Group:
         """The group under the cursor, read (and measured) only if it is not the cached one."""
@@ -340,6 +341,10 @@ def iter_curriculum(
     num_shards: int = 1,
 ) -> Iterator[dict[str, Any]]:
     """Documents of a manifest in schedule order, for any framework (no torch needed).
+
+    The iterator ends when the schedule is complete (`stop_at_end=False` continues with the last
+    interval's weights forever). Arguments are those of `CurriculumSampler`; shard k of N keeps
+    draws k, k + N, ...
 
     Example:
         >>> for doc in iter_curriculum("curriculum/manifest.json", seed=0):
