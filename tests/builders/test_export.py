@@ -173,7 +173,7 @@ def test_cli_export(ladder, tmp_path):
 def test_plain_pytorch_example_trains_from_the_export(ladder, tmp_path):
     meta = export_curriculum(ladder, "tokens", tmp_path, budget_tokens=30_000)
     command = [sys.executable, str(REPO / "examples" / "train_plain_pytorch.py"), str(tmp_path)]
-    command += ["--steps", "40", "--batch-size", "8", "--seq-len", "32", "--log-every", "5"]
+    command += ["--steps", "25", "--batch-size", "8", "--seq-len", "32", "--log-every", "4"]
     code = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__'); "
     code += "print('curriscale imported:', any(m.startswith('curriscale') for m in sys.modules))"
     # One thread: on a shared 2-core machine, thread contention makes a tiny model crawl.
@@ -183,6 +183,6 @@ def test_plain_pytorch_example_trains_from_the_export(ladder, tmp_path):
     )
     assert f"read {meta['tokens']} tokens dtype uint16 vocab 257 eos 256" in result.stdout
     losses = [float(x) for x in re.findall(r"^step \d+ stage \d loss ([\d.]+)", result.stdout, re.M)]
-    assert len(losses) == 8 and all(math.isfinite(x) for x in losses)
+    assert len(losses) == 7 and all(math.isfinite(x) for x in losses)
     assert losses[-1] < losses[0] - 1.0  # from ~ln(257) = 5.5 down well below it
     assert "curriscale imported: False" in result.stdout
