@@ -29,7 +29,11 @@ class TrainConfig:
         n_evals / eval_spacing: number of evaluation checkpoints, "log" or "even" spaced.
         dtype: "float32" or "bfloat16" (autocast; on 2 CPU cores fp32 measured faster for these
             sizes, see benchmarks/bench_train.py).
-        threads: torch intra-op threads (None = torch's default, all cores).
+        threads: torch intra-op threads (None = torch's default, all cores). On a shared machine
+            use fewer: oversubscribed OpenMP threads made steps 10-20x slower here.
+        compile: torch.compile the model for training (~2x faster steps, minutes of compile).
+        lr_params: extra `LRSchedule` parameters (decay_fraction, step_milestones, step_gamma).
+        export_hf: also write `RUN/hf`, a LlamaForCausalLM folder (see `hf_export.py`).
         init_from / grow: start from a trained smaller run, grown by "depth" or "width"; the run
             continues that run's manifest, token plan and data position.
         stop_fraction: end this run after this fraction of the token budget (the first stage of a
@@ -63,6 +67,7 @@ class TrainConfig:
     grow: str | None = None
     stop_fraction: float = 1.0
     export_hf: bool = False
+    compile: bool = False
     lr_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
