@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from curriscale.curricula.manifest import load_manifest, manifest_files, validate_manifest
 from curriscale.errors import CurriscaleError
 from curriscale.fit.result import FitResult
 from curriscale.io import atomic_write_json, sha256_file
@@ -56,7 +57,7 @@ def recommend(fits_dir: str | Path, size: float, out: str | Path) -> dict:
     source = Path(fits["curricula"][decision["curriculum"]]["manifest"] or "")
     if not source.is_file():
         raise CurriscaleError(f"manifest of curriculum {decision['curriculum']!r} not found: {source}")
-    manifest = json.loads(source.read_text())
+    manifest = load_manifest(source).data
     decision |= _progression(manifest) | {"source_manifest": str(source.resolve())}
     out = Path(out)
     if out.resolve() == source.resolve():
@@ -64,6 +65,7 @@ def recommend(fits_dir: str | Path, size: float, out: str | Path) -> dict:
     if out.parent.resolve() != source.parent.resolve():
         _carry_files(manifest, source.parent, out.parent)
     manifest["recommendation"] = decision
+    validate_manifest(manifest, source=str(out))
     atomic_write_json(out, manifest)
     return manifest
 
@@ -141,15 +143,9 @@ def _progression(manifest: dict) -> dict:
 
 def _carry_files(manifest: dict, source_root: Path, target_root: Path) -> None:
     """Link (or copy) every file the manifest lists from `source_root` to the same place in `target_root`."""
-    listed = [f for tier in manifest.get("tiers", []) for f in tier.get("files", [])]
-    listed += manifest.get("rejected", {}).get("files", [])
-    for entry in listed:
-        relative = Path(entry["path"])
-        if relative.is_absolute() or ".." in relative.parts:
-            raise CurriscaleError(
-                f"{source_root / 'manifest.json'}: file path {entry['path']!r} leaves the manifest folder"
-            )
-        source, target = source_root / relative, target_root / relative
+    # load_manifest has already refused paths that leave the manifest folder.
+    for _, entry in manifest_files(manifest):
+        source, target = source_root / entry["path"], target_root / entry["path"]
         if not source.is_file():
             raise CurriscaleError(f"{source}: listed in the manifest but missing")
         if target.exists():

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from curriscale.io import sha256_file
+
 E, A, ALPHA, B, BETA = 1.5, 40.0, 0.35, 30.0, 0.3
 BUDGET = 1_000_000
 STEPS = 100
@@ -38,55 +40,45 @@ def tau(n):
 
 
 def write_manifest(folder: Path, name: str, kind: str, n_tiers: int = 3) -> Path:
-    """A small manifest with real tier files, enough for the recommender to copy."""
+    """A small schema-valid manifest with real tier files, enough for the recommender to copy."""
     folder.mkdir(parents=True, exist_ok=True)
     tiers = []
     for i in range(n_tiers):
         rel = f"tier={i:02d}/part-00000.parquet"
         (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame({"id": [f"d{i}"], "text": [f"text {i}"], "difficulty": [float(i)]}).to_parquet(
-            folder / rel
-        )
+        frame = pd.DataFrame({"id": [f"d{i}"], "text": [f"text {i}"], "difficulty": [float(i)]})
+        frame.to_parquet(folder / rel)
+        entry = {
+            "path": rel,
+            "rows": 1,
+            "bytes": (folder / rel).stat().st_size,
+            "sha256": sha256_file(folder / rel),
+        }
         tiers.append(
-            {
-                "index": i,
-                "name": f"tier={i:02d}",
-                "bounds": [i, i + 1],
-                "label": None,
-                "documents": 1,
-                "tokens": 2,
-                "files": [{"path": rel, "rows": 1, "bytes": 1, "sha256": "x"}],
-            }
-        )
+            {"index": i, "name": f"tier={i:02d}", "bounds": [i, i + 1], "label": None, "documents": 1, "tokens": 2,
+             "files": [entry]}
+        )  # fmt: skip
+    even = [1 / n_tiers] * n_tiers
     if kind == "static":
-        schedule = [{"start": 0, "end": BUDGET, "weights": [1 / n_tiers] * n_tiers}]
-        params = {}
+        schedule, params = [{"start": 0, "end": BUDGET, "weights": even}], {}
     else:
         half = BUDGET // 2
         schedule = [
             {"start": 0, "end": half, "weights": [0.0, 1.0] + [0.0] * (n_tiers - 2)},
-            {"start": half, "end": BUDGET, "weights": [1 / n_tiers] * n_tiers},
+            {"start": half, "end": BUDGET, "weights": even},
         ]
         params = {"start_fraction": 0.2, "warmup_fraction": 0.5}
     manifest = {
-        "format": "curriscale.manifest",
-        "version": 1,
-        "name": name,
-        "seed": 0,
-        "tiers": tiers,
-        "token_unit": "whitespace",
-        "pacing": {
-            "kind": kind,
-            "params": params,
-            "unit": "tokens",
-            "total": BUDGET,
-            "sampling": "cumulative",
-            "tier_weights": "size",
-        },
-        "schedule": schedule,
-        "lr_schedule": None,
-        "rejected": {"documents": 0, "reasons": {}, "files": []},
-    }
+        "format": "curriscale.manifest", "version": 1, "name": name, "created_by": "tests", "seed": 0,
+        "difficulty": {"columns": {"difficulty": 1.0}, "normalise": "rank"},
+        "tiers": tiers, "token_unit": "whitespace",
+        "pacing": {"kind": kind, "params": params, "unit": "tokens", "total": BUDGET, "sampling": "cumulative",
+                   "tier_weights": "size"},
+        "schedule": schedule, "lr_schedule": None,
+        "consumption": [{"tier": i, "expected_tokens": 0.0, "epochs": 0.0} for i in range(n_tiers)],
+        "divergence_from_static": 0.0, "rejected": {"documents": 0, "reasons": {}, "files": []},
+        "inputs": [], "scorers": [], "recipe": {}, "recipe_hash": "0" * 64,
+    }  # fmt: skip
     path = folder / "manifest.json"
     path.write_text(json.dumps(manifest))
     return path

@@ -4,7 +4,9 @@ import json
 
 import pytest
 from grid_factory import write_grid
+from typer.testing import CliRunner
 
+from curriscale.cli.app import app
 from curriscale.errors import CurriscaleError
 from curriscale.fit.grid_fit import fit_grid
 from curriscale.fit.recommend import decide, recommend, speedup_trend
@@ -83,3 +85,20 @@ def test_output_beside_the_source_manifest_reuses_its_tiers(fits_dir):
     before = sorted(p.name for p in folder.rglob("*"))
     recommend(fits_dir, 1e6, folder / "recommended.json")
     assert sorted(p.name for p in folder.rglob("*")) == sorted([*before, "recommended.json"])
+
+
+def test_cli_fit_then_recommend(tmp_path):
+    runs = write_grid(tmp_path / "runs", sizes=(1e4, 2e4), seeds=(0,), critical={1: 3e4}, steps=20)
+    runner = CliRunner()
+    fitted = runner.invoke(
+        app, ["fit", str(runs), "--out", str(tmp_path / "fits"), "--bootstrap", "5", "--no-annealing"]
+    )
+    assert fitted.exit_code == 0, fitted.output
+    assert "At 20k params the curriculum 'ladder' (cosine) reached" in " ".join(fitted.output.split())
+    fits = json.loads((tmp_path / "fits" / "fits.json").read_text())
+    assert {row["fit"]["skipped"] for row in fits["scaling"]} == {"2 sizes; a power law needs 3"}
+    out = tmp_path / "rec" / "manifest.json"
+    chosen = runner.invoke(app, ["recommend", str(tmp_path / "fits"), "--size", "5e3", "--out", str(out)])
+    assert chosen.exit_code == 0, chosen.output
+    assert "curriculum 'ladder', pacing linear" in chosen.output
+    assert json.loads(out.read_text())["recommendation"]["curriculum"] == "ladder"
