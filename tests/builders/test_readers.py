@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -143,6 +144,16 @@ def test_saved_hf_datasets_single_and_dict(tmp_path):
     assert [i.format for i in infos] == ["hf_dataset", "hf_dataset"]
     with pytest.raises(CurriscaleError, match="no column 'body'"):
         plan_inputs([str(tmp_path / "single")], "body")
+
+
+def test_saved_dataset_without_the_datasets_package_is_a_clear_error(tmp_path, monkeypatch):
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / "state.json").write_text("{}")
+    (folder / "dataset_info.json").write_text("{}")
+    monkeypatch.setitem(sys.modules, "datasets", None)  # as if it were not installed
+    with pytest.raises(CurriscaleError, match=r"saved: is a Hugging Face dataset .*`pip install datasets`"):
+        plan_inputs([str(folder)], "text")
 
 
 def test_planning_names_the_bad_input(tmp_path):
