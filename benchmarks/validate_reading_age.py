@@ -7,7 +7,7 @@ Two independently graded sources in ../shared/corpora:
 Reported (one JSON line):
     pairs        fraction of correctly ordered level pairs of the same OneStopEnglish text
     rho_ose      Spearman with level over all OneStopEnglish texts
-    rho_cefr     Spearman with level on the CEFR test split
+    rho_cefr     Spearman with level on the CEFR test split (rho_cefr_dev: on the dev split)
 For reading_age, OneStopEnglish numbers come from topic-wise 5-fold cross-validation (no text is
 scored by a calibration that saw any version of it; the CEFR train split is in every fit), and
 CEFR numbers from the fit on all OneStopEnglish texts plus the CEFR train split. Transfer: fitted on
@@ -31,16 +31,20 @@ from curriscale.scorers.reading_age import FORMULAS, combine, load_coefficients
 FOLDS = 5
 
 
-def ordered_pairs(score: np.ndarray, levels: np.ndarray, groups: np.ndarray) -> float:
-    """Share of (easier, harder) version pairs of one text that `score` puts in the right order."""
-    right = total = 0
+def _pair_outcomes(score: np.ndarray, levels: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """For every (easier, harder) version pair of one text: does `score` put it in the right order?"""
+    outcomes = []
     for group in np.unique(groups):
         idx = np.flatnonzero(groups == group)
         easier, harder = np.meshgrid(idx, idx, indexing="ij")
         mask = levels[easier] < levels[harder]
-        right += int(np.sum(score[easier[mask]] < score[harder[mask]]))
-        total += int(mask.sum())
-    return right / total
+        outcomes.append(score[easier[mask]] < score[harder[mask]])
+    return np.concatenate(outcomes)
+
+
+def ordered_pairs(score: np.ndarray, levels: np.ndarray, groups: np.ndarray) -> float:
+    """Share of (easier, harder) version pairs of one text that `score` puts in the right order."""
+    return float(np.mean(_pair_outcomes(score, levels, groups)))
 
 
 def rho(score: np.ndarray, levels: np.ndarray) -> float:
@@ -56,8 +60,9 @@ def main() -> None:
     ose = load_graded("onestopenglish", args.corpora / "onestopenglish")
     cefr = load_graded("cefr", args.corpora / "cefr_sp_wikiauto")
     f_ose, f_cefr = corpus_features(ose), corpus_features(cefr)
-    train, test = cefr.split == "train", cefr.split == "test"
+    train, dev, test = cefr.split == "train", cefr.split == "dev", cefr.split == "test"
     cefr_train = ({k: v[train] for k, v in f_cefr.items()}, cefr.levels[train])
+    cefr_dev = {k: v[dev] for k, v in f_cefr.items()}
     cefr_test = {k: v[test] for k, v in f_cefr.items()}
 
     def metrics(ose_score: np.ndarray, cefr_score: np.ndarray) -> dict:
@@ -83,10 +88,20 @@ def main() -> None:
         name: metrics(sign.get(name, 1.0) * f_ose[name], sign.get(name, 1.0) * cefr_test[name])
         for name in FORMULAS
     }
+    # Which OneStopEnglish pairs each gets right that the other gets wrong (the totals are close).
+    right_ra, right_fk = (
+        _pair_outcomes(score, ose.levels, ose.groups) for score in (cv_score, f_ose["fk_grade"])
+    )
     result = {
         "bench": "validate_reading_age",
-        "reading_age": metrics(cv_score, combine(cefr_test, joint)),
-        "fk_grade": formulas["fk_grade"],
+        "reading_age": metrics(cv_score, combine(cefr_test, joint))
+        | {
+            "rho_cefr_dev": round(rho(combine(cefr_dev, joint), cefr.levels[dev]), 4),
+            "pairs_only_reading_age_right": int(np.sum(right_ra & ~right_fk)),
+            "pairs_only_fk_right": int(np.sum(right_fk & ~right_ra)),
+        },
+        "fk_grade": formulas["fk_grade"]
+        | {"rho_cefr_dev": round(rho(cefr_dev["fk_grade"], cefr.levels[dev]), 4)},
         "transfer": {
             "fit_ose_test_cefr": {"rho_cefr": round(rho(combine(cefr_test, only_ose), cefr.levels[test]), 4)},
             "fit_cefr_test_ose": {
