@@ -194,13 +194,16 @@ def load_saved_dataset(folder: str | Path):
         raise CurriscaleError(
             f"{folder}: is a Hugging Face dataset saved to disk; reading it needs `pip install datasets`"
         ) from error
-    return datasets.load_from_disk(str(folder))
+    try:
+        return datasets.load_from_disk(str(folder))
+    except Exception as error:  # datasets raises several types for a folder it cannot load
+        raise CurriscaleError(f"{folder}: cannot load the saved dataset ({error})") from error
 
 
 def _plan_dataset(index: int, folder: Path, text_field: str) -> tuple[list[ReadUnit], str, int]:
     """Read units for a saved dataset: row ranges of each split, splits in name order."""
     loaded = load_saved_dataset(folder)
-    splits = {None: loaded} if hasattr(loaded, "column_names") and not hasattr(loaded, "keys") else loaded
+    splits = loaded if hasattr(loaded, "keys") else {None: loaded}  # a DatasetDict, or a single Dataset
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     size = sum(p.stat().st_size for p in files)
     total_rows = sum(split.num_rows for split in splits.values()) or 1
