@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,9 @@ def write_scored(root: Path, n: int, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     vocabulary = np.array([f"w{i}" for i in range(5000)])
     # A pool of distinct texts, each prefixed with its document id so no two texts are equal.
-    pool = pa.array([" ".join(vocabulary[rng.integers(0, 5000, rng.integers(10, 90))]) for _ in range(20_000)])
+    pool = pa.array(
+        [" ".join(vocabulary[rng.integers(0, 5000, rng.integers(10, 90))]) for _ in range(20_000)]
+    )
     (root / "scored").mkdir(parents=True)
     for part, rows in enumerate(np.array_split(np.arange(n), PARTS)):
         ids = pa.array([f"doc-{i:08d}" for i in rows])
@@ -63,19 +66,33 @@ def write_scored(root: Path, n: int, seed: int = 0) -> Path:
     return root
 
 
-CURRISCALE = """
-import json, resource, sys, time
+# Both scripts print wall seconds, CPU seconds (this process and its children: the machine may be
+# shared, so rows per CPU-second is the contention-free figure) and peak RSS of the largest process.
+MEASURE = """
+def report(start, rows):
+    import json, resource, time
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    rss = max(own.ru_maxrss, kids.ru_maxrss) / 1024
+    print(json.dumps({"seconds": time.perf_counter() - start, "cpu_seconds": cpu, "rows": rows, "rss_mb": rss}))
+"""
+
+CURRISCALE = (
+    MEASURE
+    + """
+import sys, time
 from curriscale.builders.build import build_curriculum
 from curriscale.curricula.recipe import load_recipe
 start = time.perf_counter()
-manifest = build_curriculum(sys.argv[1], load_recipe(sys.argv[2]), sys.argv[3])
-elapsed = time.perf_counter() - start
-rows = sum(t["documents"] for t in manifest.tiers) + manifest.data["rejected"]["documents"]
-print(json.dumps({"seconds": elapsed, "rows": rows, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+manifest = build_curriculum(sys.argv[1], load_recipe(sys.argv[2]), sys.argv[3], workers=int(sys.argv[4]))
+report(start, sum(t["documents"] for t in manifest.tiers) + manifest.data["rejected"]["documents"])
 """
+)
 
-BASELINE = """
-import json, resource, sys, time
+BASELINE = (
+    MEASURE
+    + """
+import sys, time
 from pathlib import Path
 import pandas as pd
 start = time.perf_counter()
@@ -86,21 +103,22 @@ for tier, group in frame.groupby("tier"):
     out = Path(sys.argv[3], f"tier={tier:02d}")
     out.mkdir(parents=True, exist_ok=True)
     group.drop(columns="tier").to_parquet(out / "part-00000.parquet", index=False)
-elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "rows": len(frame), "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+report(start, len(frame))
 """
+)
 
 
-def measure(script: str, scored: Path, recipe: str, out: Path) -> dict:
-    """Run one build in a fresh interpreter; return its seconds, rows and peak RSS (MB)."""
+def measure(script: str, scored: Path, recipe: str, out: Path, workers: int = 1) -> dict:
+    """Run one build in a fresh interpreter; return its seconds, CPU seconds, rows and peak RSS (MB)."""
     done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script), str(scored), recipe, str(out)],
+        [sys.executable, "-c", textwrap.dedent(script), str(scored), recipe, str(out), str(workers)],
         capture_output=True,
         text=True,
         check=True,
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["rows_per_s"] = result["rows"] / result["seconds"]
+    result["rows_per_cpu_s"] = result["rows"] / result["cpu_seconds"]
     return result
 
 
@@ -116,10 +134,22 @@ def main() -> None:
         quarter = measure(CURRISCALE, small, "reading-age-ladder", tmp / "out_small")
         full = measure(CURRISCALE, large, "reading-age-ladder", tmp / "out_large")
         composite = measure(CURRISCALE, large, "composite", tmp / "out_composite")
+        parallel = measure(CURRISCALE, large, "reading-age-ladder", tmp / "out_parallel", workers=2)
         baseline = measure(BASELINE, large, "-", tmp / "out_pandas")
-    for name, result in [("quarter", quarter), ("full", full), ("composite", composite), ("pandas", baseline)]:
-        print(f"{name:>10}: {result['rows']:>9,} rows  {result['seconds']:6.2f} s  "
-              f"{result['rows_per_s']:>9,.0f} rows/s  peak RSS {result['rss_mb']:7.0f} MB", file=sys.stderr)
+    runs = [
+        ("quarter", quarter),
+        ("full", full),
+        ("composite", composite),
+        ("2 workers", parallel),
+        ("pandas", baseline),
+    ]
+    for name, result in runs:
+        print(
+            f"{name:>10}: {result['rows']:>9,} rows  {result['seconds']:6.2f} s  "
+            f"{result['rows_per_s']:>9,.0f} rows/s  {result['rows_per_cpu_s']:>9,.0f} rows/CPU-s  "
+            f"peak RSS {result['rss_mb']:7.0f} MB",
+            file=sys.stderr,
+        )
     print(
         json.dumps(
             {
@@ -127,13 +157,18 @@ def main() -> None:
                 "rows": full["rows"],
                 "input_mb": round(input_mb, 1),
                 "rows_per_s": round(full["rows_per_s"]),
+                "rows_per_cpu_s": round(full["rows_per_cpu_s"]),
+                "rows_per_s_2_workers": round(parallel["rows_per_s"]),
                 "composite_rows_per_s": round(composite["rows_per_s"]),
                 "peak_rss_mb": round(full["rss_mb"]),
                 "peak_rss_mb_quarter": round(quarter["rss_mb"]),
                 "rss_ratio_full_vs_quarter": round(full["rss_mb"] / quarter["rss_mb"], 3),
                 "baseline_rows_per_s": round(baseline["rows_per_s"]),
                 "baseline_peak_rss_mb": round(baseline["rss_mb"]),
+                "baseline_rows_per_cpu_s": round(baseline["rows_per_cpu_s"]),
                 "ratio_vs_baseline": round(full["rows_per_s"] / baseline["rows_per_s"], 3),
+                "ratio_vs_baseline_cpu": round(full["rows_per_cpu_s"] / baseline["rows_per_cpu_s"], 3),
+                "load_average": round(os.getloadavg()[0], 2),
             }
         )
     )

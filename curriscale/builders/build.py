@@ -78,6 +78,8 @@ def resolve_scored(scored: ScoredSource) -> ScoredInput:
             stats_path = path / "score_stats.json"
             stats = json.loads(stats_path.read_text("utf-8")) if stats_path.is_file() else None
             files = sorted((path / "scored").glob("*.parquet"))
+            if not files:
+                raise CurriscaleError(f"{path / 'scored'}: no Parquet files")
             return ScoredInput(path, files, sorted((path / "rejected").glob("*.parquet")), stats)
         files = sorted(path.glob("*.parquet"))
         if not files:

@@ -165,8 +165,13 @@ def _parse_tiers(spec: Any, source: str) -> Tiers:
             raise CurriscaleError(f"{where}.edges: must be a non-empty list of increasing numbers")
         return Tiers("edges", edges=[float(e) for e in edges])
     order, column = spec["order"], spec.get("column")
-    if not isinstance(order, list) or not order or len(set(map(str, order))) != len(order):
-        raise CurriscaleError(f"{where}.order: must be a non-empty list of distinct labels")
+    labels_ok = isinstance(order, list) and all(
+        isinstance(x, str | int) and not isinstance(x, bool) for x in order
+    )
+    if not labels_ok or not order or len(set(map(str, order))) != len(order):
+        raise CurriscaleError(
+            f"{where}.order: must be a non-empty list of distinct labels (strings or integers)"
+        )
     if not isinstance(column, str) or not column:
         raise CurriscaleError(f"{where}.column: the label column is required with 'order'")
     return Tiers("order", order=list(order), column=column)
