@@ -207,6 +207,12 @@ def _export_hf(sampler: CurriculumSampler, out: Path, stages: _StageTable, progr
 _EXPORTERS = {"tokens": _export_tokens, "jsonl": _export_jsonl, "hf": _export_hf}
 
 
+def check_format(fmt: str) -> None:
+    """Raise `CurriscaleError` unless `fmt` is one of `FORMATS`."""
+    if fmt not in FORMATS:
+        raise CurriscaleError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
 def export_curriculum(
     manifest: str | Path,
     fmt: str,
@@ -235,8 +241,7 @@ def export_curriculum(
     Raises:
         CurriscaleError: unknown format, unreadable manifest or tokenizer, `datasets` missing for hf.
     """
-    if fmt not in FORMATS:
-        raise CurriscaleError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    check_format(fmt)
     if fmt == "tokens" and tokenizer is None:
         tokenizer = "bytes"
     encoder = None if tokenizer is None else make_encoder(tokenizer)

@@ -33,13 +33,17 @@ def export(
 ) -> None:
     """Export the curriculum in schedule order for trainers that do not use curriscale.
 
-    tokens writes tokens.bin (uint16/uint32, EOS after each document; np.memmap it), tokens.offsets.npy
-    and a Megatron tokens.idx; jsonl writes curriculum.jsonl; hf writes datasets folders. Every format
-    writes export.json with counts and the stage table.
+    tokens: tokens.bin (uint16 or uint32 ids, EOS after each document; np.memmap it), tokens.offsets.npy (document starts) and tokens.idx (a Megatron index for the data prefix "tokens").
+
+    jsonl: curriculum.jsonl, one document per line. hf: datasets folders ordered/ and tiers/ plus interleave.json.
+
+    Every format writes export.json: counts, dtype and ids where relevant, and the stage table.
 
     Example: curriscale export curriculum/ --format tokens --out export/ --tokenizer bytes --budget-tokens 2000000
     """
-    from curriscale.builders.export import export_curriculum
+    from curriscale.builders.export import check_format, export_curriculum
+
+    check_format(fmt)  # before the progress bar starts
 
     if fmt == "hf":
         with contextlib.suppress(ImportError):  # without datasets the library names the pip install
