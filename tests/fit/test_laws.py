@@ -140,3 +140,22 @@ def test_user_errors_name_the_problem():
         fit_law("kaplan", {"x": x, "loss": x})
     with pytest.raises(CurriscaleError, match="--breaks applies to the bnsl law only"):
         fit_law("power", {"x": x, "loss": x}, breaks=2)
+
+
+def test_tables_of_any_kind_give_the_same_fit():
+    import pandas as pd
+    import pyarrow as pa
+
+    x = np.logspace(4, 9, 20)
+    loss = noisy(1.7 + 400 * x**-0.3, seed=5)
+    loss[3] = np.nan  # an unobserved row is skipped, not fatal
+    fits = [
+        fit_law("power", source, {"x": "size"}, heldout_fraction=0.0)
+        for source in (
+            {"size": x, "loss": loss},
+            pd.DataFrame({"size": x, "loss": loss}),
+            pa.table({"size": x, "loss": pa.array(loss, from_pandas=True)}),
+        )
+    ]
+    assert all(fit.metrics["n_points"] == 19 for fit in fits)
+    assert fits[0].params == fits[1].params == fits[2].params
