@@ -26,6 +26,8 @@ from curriscale.fit.runs import Grid
 
 # Break fits need more distinct sizes than the six bnsl parameters' worth of shape.
 MIN_SIZES_FOR_BNSL = 5
+# A level whose best accuracy stays within this of chance has no meaningful threshold.
+MIN_GAIN = 0.02
 # 1 - accuracy is fitted on a log scale: keep a perfect level from giving log(0).
 ERROR_FLOOR = 1e-3
 
@@ -40,7 +42,8 @@ def threshold_steps(grid: Grid, fraction: float = 0.5, chance: float = 0.0) -> p
 
     Returns:
         One row per curriculum x LR schedule x level x size: `threshold`, `step` and `tokens`
-        (means over the seeds that crossed), `reached` and `n_seeds`.
+        (means over the seeds that crossed), `reached` and `n_seeds`. Levels where no size beat
+        chance by `MIN_GAIN` have no rows.
     """
     rows = []
     for column in grid.metric_columns("accuracy_level_"):
@@ -49,7 +52,10 @@ def threshold_steps(grid: Grid, fraction: float = 0.5, chance: float = 0.0) -> p
         best = finals.groupby(level=["curriculum", "lr_schedule"]).max()
         curves = grid.curves[grid.curves[column].notna()]
         for run in grid.runs.itertuples():
-            threshold = chance + fraction * (best[(run.curriculum, run.lr_schedule)] - chance)
+            gain = best[(run.curriculum, run.lr_schedule)] - chance
+            if gain < MIN_GAIN:  # nothing learned on this level: no threshold to cross
+                continue
+            threshold = chance + fraction * gain
             curve = curves[curves["run"] == run.run]
             # Rising accuracy reaching a threshold is falling (-accuracy) reaching -threshold.
             accuracy = -curve[column].to_numpy(float)[None, :]
@@ -84,13 +90,18 @@ def threshold_steps(grid: Grid, fraction: float = 0.5, chance: float = 0.0) -> p
 
 
 def steepest_step(sizes: np.ndarray, values: np.ndarray) -> float | None:
-    """Geometric midpoint of the adjacent sizes between which `values` change fastest per log N."""
+    """Geometric midpoint of the adjacent sizes between which `values` change fastest per log N.
+
+    None for fewer than two sizes or a flat curve.
+    """
     order = np.argsort(sizes)
     log_n, y = np.log(np.asarray(sizes, float)[order]), np.asarray(values, float)[order]
     if len(log_n) < 2:
         return None
     slope = np.abs(np.diff(y) / np.diff(log_n))
-    i = int(np.argmax(slope))
+    if not np.nanmax(slope) > 0:  # a flat curve has no step
+        return None
+    i = int(np.nanargmax(slope))
     return float(np.exp(0.5 * (log_n[i] + log_n[i + 1])))
 
 
@@ -130,6 +141,8 @@ def critical_sizes(
                 }
                 if len(means) < min_sizes:
                     entry["bnsl"] = {"skipped": f"{len(means)} sizes; a break fit needs {min_sizes}"}
+                elif entry["steepest_step"] is None:
+                    entry["bnsl"] = {"skipped": "flat across sizes: no break to locate"}
                 else:
                     x, y = group["non_embedding_params"].to_numpy(float), group[column].to_numpy(float)
                     entry["bnsl"] = fit_or_skip("bnsl", {"x": x, "loss": y}, bootstrap, seed, breaks=1)

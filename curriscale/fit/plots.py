@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
 
 from curriscale.fit.grid_fit import annealing_data
 from curriscale.fit.result import FitResult
@@ -159,14 +159,20 @@ def _figure(rows: int, cols: int) -> tuple[Figure, list[list]]:
 
 
 def _log(ax, axes: str) -> None:
-    """Log scale on the named axes, with plain major labels and no crowded minor ones."""
+    """Log scale on the named axes with readable labels.
+
+    x holds sizes or tokens: labelled as 20k, 1.5M; minor ticks too when the axis spans less than
+    a decade and a half (else it would show one label or none). y holds losses or speedups, which
+    span less than a decade: plain numbers.
+    """
     for name in axes:
         axis = ax.xaxis if name == "x" else ax.yaxis
         ax.set(**{f"{name}scale": "log"})
-        axis.set_minor_formatter(NullFormatter())
-        if name == "y":  # loss and speedup span less than a decade: 2.5 reads better than 2.5e0
-            axis.set_major_formatter(ScalarFormatter())
-            axis.set_minor_formatter(ScalarFormatter())
+        low, high = ax.get_xlim() if name == "x" else ax.get_ylim()
+        narrow = high / low < 10**1.5
+        label = FuncFormatter(lambda v, _: human(v)) if name == "x" else ScalarFormatter()
+        axis.set_major_formatter(label)
+        axis.set_minor_formatter(label if narrow else NullFormatter())
 
 
 def _png(fig: Figure) -> bytes:

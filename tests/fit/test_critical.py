@@ -45,6 +45,7 @@ def test_steepest_step_finds_planted_sizes(grid):
         np.sqrt(1000)
     )
     assert steepest_step(np.array([1.0]), np.array([0.5])) is None
+    assert steepest_step(np.array([1.0, 10.0, 100.0]), np.zeros(3)) is None
     entries = critical_sizes(grid, bootstrap=0, min_sizes=99)
     errors = {e["level"]: e for e in entries if e["quantity"] == "error"}
     for level, planted in CRITICAL.items():
