@@ -7,9 +7,9 @@ turns that into one deterministic stream of documents:
    `total / budget_tokens` when a trainer's budget differs, so progress fractions line up).
 2. The position picks the schedule interval; a seeded numpy Generator picks a tier by that
    interval's weights.
-3. The tier hands over its next document from a shuffled order: each epoch shuffles the order of
-   the tier's Parquet row groups and the rows inside each group (seeded by seed, tier, epoch), and
-   an exhausted tier simply starts its next epoch.
+3. The tier hands over its next document from a shuffled order (`tier_reader`): each epoch
+   shuffles the order of the tier's Parquet row groups and the rows inside each group (seeded by
+   seed, tier, epoch), and an exhausted tier simply starts its next epoch.
 
 Only one row group per tier is held in memory, so memory stays bounded however large the tiers are.
 The whole state is a handful of integers plus the Generator state, which is what makes exact resume
@@ -20,41 +20,21 @@ and keeps draws k, k+N, ... This module imports no torch; `curriscale.curricula.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from curriscale.curricula.encoding import Encoder
 from curriscale.curricula.manifest import Manifest, load_manifest
+from curriscale.curricula.tier_reader import Measured, RowGroup, TierReader
 from curriscale.errors import CurriscaleError
 
 STATE_FORMAT = "curriscale.sampler"
 TOKEN_UNITS = ("whitespace", "n_tokens")  # manifest units the sampler can count without a tokenizer
-# Per-row token counts of a row group, each row's token ids when a tokenizer is used, and each
-# row's answer mask (True on answer tokens) when answer masks are asked for.
-Measured = tuple[list[int], list[np.ndarray] | None, list[np.ndarray] | None]
-
-
-class _Group:
-    """One row group held in memory: its rows, this epoch's row order, and per-row token counts."""
-
-    def __init__(self, tier: int, table: pa.Table, order: list[int], measured: Measured):
-        self.tier, self.table, self.order = tier, table, order
-        self.lengths, self.ids, self.masks = measured
-        self._rows: dict[str, list] | None = None
-
-    def document(self, row: int) -> dict[str, Any]:
-        # Python objects only for groups whose documents are actually wanted (other shards skip).
-        if self._rows is None:
-            self._rows = self.table.to_pydict()
-        document = {name: values[row] for name, values in self._rows.items()}
-        document["tier"] = self.tier
-        return document
 
 
 class Draw:
@@ -62,12 +42,12 @@ class Draw:
 
     __slots__ = ("index", "tier", "stage", "group", "row", "n_tokens")
 
-    def __init__(self, index: int, tier: int, stage: int, group: _Group, row: int, n_tokens: int):
+    def __init__(self, index: int, tier: int, stage: int, group: RowGroup, row: int, n_tokens: int):
         self.index, self.tier, self.stage = index, tier, stage
         self.group, self.row, self.n_tokens = group, row, n_tokens
 
     def document(self) -> dict[str, Any]:
-        """The document as a dict: id, text, tier, then every other column of the tier file."""
+        """The document as a dict: every column of the tier file (id, text, ...) plus `tier`."""
         return self.group.document(self.row)
 
     def token_ids(self) -> np.ndarray:
@@ -81,57 +61,6 @@ class Draw:
         if self.group.masks is None:
             raise CurriscaleError("answer masks need answer_masks=True on the sampler")
         return self.group.masks[self.row]
-
-
-class _TierReader:
-    """Serves one tier's documents in block-shuffled order, one cached row group at a time."""
-
-    def __init__(self, index: int, files: Sequence[Path], columns: Sequence[str] | None):
-        self.index, self.columns = index, columns
-        self.groups: list[tuple[Path, int]] = []
-        for path in files:
-            metadata = pq.ParquetFile(path).metadata
-            self.groups += [
-                (path, g) for g in range(metadata.num_row_groups) if metadata.row_group(g).num_rows
-            ]
-        self.epoch = self.group_pos = self.row_pos = 0
-        self._order: tuple[int, np.ndarray] | None = None
-        self._cached: tuple[tuple[int, int], _Group] | None = None
-        self._group: _Group | None = None
-
-    def state(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "group_pos": self.group_pos, "row_pos": self.row_pos}
-
-    def load_state(self, state: dict[str, int]) -> None:
-        self.epoch, self.group_pos, self.row_pos = state["epoch"], state["group_pos"], state["row_pos"]
-        # The cursor may point into another group, and orders cached under another seed are stale.
-        self._order = self._cached = self._group = None
-
-    def _current_group(self, seed: int, measure: Callable[[pa.Table], Measured]) -> _Group:
-        """The group under the cursor, read (and measured) only if it is not the cached one."""
-        if self._order is None or self._order[0] != self.epoch:
-            rng = np.random.default_rng([seed, self.index, self.epoch, 0])
-            self._order = (self.epoch, rng.permutation(len(self.groups)))
-        g = int(self._order[1][self.group_pos])
-        if self._cached is None or self._cached[0] != (self.epoch, g):
-            path, row_group = self.groups[g]
-            table = pq.ParquetFile(path).read_row_group(row_group, columns=self.columns)
-            order = np.random.default_rng([seed, self.index, self.epoch, 1, g]).permutation(table.num_rows)
-            self._cached = ((self.epoch, g), _Group(self.index, table, order.tolist(), measure(table)))
-        return self._cached[1]
-
-    def next(self, seed: int, measure: Callable[[pa.Table], Measured]) -> tuple[_Group, int]:
-        """The group holding the next document and its row; advances the cursor."""
-        if self.row_pos == 0 or self._group is None:  # only a new group needs the lookup
-            self._group = self._current_group(seed, measure)
-        group = self._group
-        row = group.order[self.row_pos]
-        self.row_pos += 1
-        if self.row_pos == len(group.order):
-            self.group_pos, self.row_pos = self.group_pos + 1, 0
-            if self.group_pos == len(self.groups):  # tier exhausted: reshuffle for the next epoch
-                self.epoch, self.group_pos = self.epoch + 1, 0
-        return group, row
 
 
 class _Uniforms:
@@ -224,7 +153,7 @@ class CurriculumSampler:
             needed += ["prompt"] if answer_masks else []
             columns = list(dict.fromkeys(["id", "text", *needed, *columns]))
         self.tiers = [
-            _TierReader(tier["index"], self.manifest.tier_files(tier["index"]), columns)
+            TierReader(tier["index"], self.manifest.tier_files(tier["index"]), columns)
             for tier in data["tiers"]
         ]
         self._ends = [float(interval["end"]) for interval in data["schedule"]]
