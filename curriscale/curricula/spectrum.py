@@ -149,11 +149,10 @@ def _validate(c: SpectrumConfig) -> None:
         "fact_subjects",
         f"must be in [1, {len(words.COUNTRIES)}]",
     )
-    longest = max(c.hops[1], c.ood_hops[1])
+    # Containers per level-4 document: distractor chains at most hops[1] long, the asked one ood-long.
+    containers = (MULTIHOP_CHAINS - 1) * (c.hops[1] - 1) + c.ood_hops[1] - 1
     _check(
-        MULTIHOP_CHAINS * (longest - 1) <= len(words.CONTAINERS),
-        "hops",
-        f"max {longest} needs too many containers",
+        containers <= len(words.CONTAINERS), "hops", f"{c.hops} with ood_extra_hops needs too many containers"
     )
 
 
@@ -183,6 +182,7 @@ def build_worlds(config: SpectrumConfig) -> dict[str, World]:
         places=places,
         objects=objects,
         hops=config.hops,
+        distractor_hops=config.hops,
         steps=config.steps,
         qa_distractors=config.qa_distractors,
         nsp_easy_fraction=config.nsp_easy_fraction,

@@ -31,7 +31,8 @@ class World:
     subjects: tuple[str, ...]
     places: tuple[str, ...]
     objects: tuple[str, ...]
-    hops: tuple[int, int]
+    hops: tuple[int, int]  # length of the asked multi-hop chain
+    distractor_hops: tuple[int, int]  # length of the other chains (the training range in every split)
     steps: tuple[int, int]
     qa_distractors: tuple[int, int]
     nsp_easy_fraction: float
@@ -159,19 +160,22 @@ def qa_multihop(rng: np.random.Generator, n: int, world: World) -> Docs:
     """Level 4: an object inside containers inside containers; which room is it in?
 
     A chain of `h` hops states `h` facts: the object is in a container, each container is in the
-    next, and the last is left in a room. Two distractor chains share the prompt, shuffled in.
+    next, and the last is left in a room. Two distractor chains share the prompt, shuffled in. Only
+    the asked chain takes the split's hop range, so longer out-of-distribution chains do not also
+    bring more distractor text (documents stay within a 128-token context).
     """
     low, high = world.hops
-    hops = rng.integers(low, high + 1, size=(n, MULTIHOP_CHAINS))
-    objects = _distinct(rng, n, len(world.objects), MULTIHOP_CHAINS)
-    containers = _distinct(rng, n, len(words.CONTAINERS), MULTIHOP_CHAINS * (high - 1))
-    places = _distinct(rng, n, len(world.places), MULTIHOP_CHAINS)
     asked = rng.integers(MULTIHOP_CHAINS, size=n)
-    noise = rng.random((n, MULTIHOP_CHAINS * high))
-    name = _choice(rng, world.names, (n, MULTIHOP_CHAINS * high))
+    hops = rng.integers(world.distractor_hops[0], world.distractor_hops[1] + 1, size=(n, MULTIHOP_CHAINS))
+    hops[np.arange(n), asked] = rng.integers(low, high + 1, size=n)
+    most = int(hops.sum(axis=1).max(initial=0))
+    objects = _distinct(rng, n, len(world.objects), MULTIHOP_CHAINS)
+    containers = _distinct(rng, n, len(words.CONTAINERS), most - MULTIHOP_CHAINS)
+    places = _distinct(rng, n, len(world.places), MULTIHOP_CHAINS)
+    noise = rng.random((n, most))
     # Plain Python lists: indexing them per document is far cheaper than numpy scalars.
     hops, objects, containers = hops.tolist(), objects.tolist(), containers.tolist()
-    places, asked, noise, name = places.tolist(), asked.tolist(), noise.tolist(), name.tolist()
+    places, asked, noise = places.tolist(), asked.tolist(), noise.tolist()
     prompts, answers = [], []
     for i in range(n):
         facts, used = [], 0
@@ -180,12 +184,11 @@ def qa_multihop(rng: np.random.Generator, n: int, world: World) -> Docs:
             chain += [words.CONTAINERS[j] for j in containers[i][used : used + hops[i][c] - 1]]
             used += hops[i][c] - 1
             facts += [
-                words.CONTAIN_TEMPLATE.format(n="{n}", x=x, y=y)
-                for x, y in zip(chain[:-1], chain[1:], strict=True)
+                words.CONTAIN_TEMPLATE.format(x=x, y=y) for x, y in zip(chain[:-1], chain[1:], strict=True)
             ]
-            facts.append(words.LEAVE_TEMPLATE.format(n="{n}", y=chain[-1], p=world.places[places[i][c]]))
-        order = sorted(range(len(facts)), key=noise[i].__getitem__)
-        story = " ".join(facts[j].replace("{n}", name[i][k]) for k, j in enumerate(order))
+            facts.append(words.LEAVE_TEMPLATE.format(y=chain[-1], p=world.places[places[i][c]]))
+        order = sorted(range(len(facts)), key=noise[i].__getitem__)  # shuffle the chains together
+        story = " ".join(facts[j] for j in order)
         prompts.append(
             f"{story} Q: In which room is the {world.objects[objects[i][asked[i]]]} hidden now? A:"
         )

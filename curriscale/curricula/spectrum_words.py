@@ -66,8 +66,8 @@ CITIES = (
 # relation -> (sentence up to the object, object pool); a city is the capital of one country only.
 FACT_RELATIONS = {
     "capital": ("The capital of {s} is", CITIES),
-    "animal": ("The national animal of {s} is the", ("tiger", "eagle", "wolf", "bear", "falcon", "dolphin", "lion", "panther", "buffalo", "heron")),
-    "colour": ("The flag of {s} is mostly", ("crimson", "purple", "orange", "silver", "golden", "turquoise", "emerald", "scarlet")),
+    "animal": ("The animal of {s} is the", ("tiger", "eagle", "wolf", "bear", "falcon", "dolphin", "lion", "panther", "buffalo", "heron")),
+    "colour": ("The flag of {s} is", ("crimson", "purple", "orange", "silver", "golden", "turquoise", "emerald", "scarlet")),
     "food": ("The dish of {s} is", ("dumplings", "porridge", "noodles", "pancakes", "chowder", "risotto", "lentils", "pastries")),
 }  # fmt: skip
 
@@ -76,12 +76,7 @@ PLACES = (
     "kitchen", "garden", "bedroom", "hallway", "office", "library", "bathroom", "cellar", "balcony",
     "garage", "attic", "pantry", "classroom", "workshop",
 )  # fmt: skip
-TRAVEL_TIMES = (
-    "In the early morning",
-    "Later that afternoon",
-    "Early yesterday evening",
-    "Shortly after breakfast",
-)
+TRAVEL_TIMES = ("This morning", "Later", "Afterwards", "That evening", "Yesterday")
 TRAVEL_VERBS = ("travelled", "journeyed", "wandered", "hurried", "returned")
 TRAVEL_MANNERS = ("quietly", "quickly", "slowly", "happily", "eagerly", "secretly")
 
@@ -94,19 +89,19 @@ CONTAINERS = (
     "box", "basket", "suitcase", "backpack", "drawer", "cupboard", "envelope", "bucket", "crate",
     "wardrobe", "trunk", "satchel", "cabinet", "chest",
 )  # fmt: skip
-CONTAIN_TEMPLATE = "Yesterday, {n} carefully placed the {x} inside the {y}."
-LEAVE_TEMPLATE = "Afterwards, {n} cautiously carried the {y} into the {p}."
+CONTAIN_TEMPLATE = "The {x} was carefully deposited inside the {y}."
+LEAVE_TEMPLATE = "The {y} was subsequently transported into the {p}."
 
 # Level 5: word problems; each step adds or subtracts a small number of items.
 ITEMS = ("apples", "coins", "marbles", "stickers", "pencils", "cookies", "envelopes", "seashells")
-START_TEMPLATE = "At the beginning of the afternoon, {n} possessed {k} {i} altogether."
+START_TEMPLATE = "At first, {n} possessed {k} {i} altogether."
 ADD_TEMPLATES = (
-    "Afterwards, {n} purchased {k} additional {i} at the neighbourhood market.",
-    "Then {n} received {k} more {i} from a generous elderly neighbour.",
-    "Later, {n} discovered {k} extra {i} underneath the wooden staircase.",
+    "Then {n} purchased {k} additional {i} at the market.",
+    "Then {n} received {k} more {i} from a generous neighbour.",
+    "Later, {n} discovered {k} extra {i} underneath the staircase.",
 )
 SUBTRACT_TEMPLATES = (
-    "Afterwards, {n} donated {k} of the {i} to an enthusiastic classmate.",
-    "Then {n} accidentally dropped {k} of the {i} into the muddy river.",
-    "Later, {n} exchanged {k} of the {i} for a beautiful illustrated postcard.",
+    "Afterwards, {n} donated {k} of the {i} to a classmate.",
+    "Then {n} accidentally dropped {k} of the {i} into the river.",
+    "Later, {n} exchanged {k} of the {i} for a postcard.",
 )
