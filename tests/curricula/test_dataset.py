@@ -259,3 +259,11 @@ def test_answer_mask_resume_is_exact(ladder):
     resumed = stream()
     resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
     assert head + [(t.tolist(), m.tolist()) for t, m in islice(iter(resumed), 70)] == uninterrupted
+
+
+def test_rank_and_world_size_come_from_torch_distributed(ladder, monkeypatch):
+    single = ids(CurriculumDataset(ladder, 2, stop_at_end=True))
+    monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.distributed, "get_rank", lambda: 1)
+    monkeypatch.setattr(torch.distributed, "get_world_size", lambda: 2)
+    assert ids(CurriculumDataset(ladder, 2, stop_at_end=True)) == single[1::2]
