@@ -5,9 +5,12 @@ one-fact question answering, 4 multi-hop question answering, 5 multi-step arithm
 generators live in `spectrum_levels.py`, the vocabulary in `spectrum_words.py`). Three splits:
 
 - `train` and `eval` draw from the same distribution (same names, same fact table);
-- `ood` uses held-out person names that never occur in train and eval, longer multi-hop chains and
-  more arithmetic steps. Its cloze level keeps the fact table (the facts are what is memorised)
-  and so matches the eval distribution.
+- `ood` uses held-out person names that never occur in train and eval (levels 0, 1, 3, 5), longer
+  multi-hop chains (level 4) and more arithmetic steps (level 5). Its cloze level keeps the fact
+  table (the facts are what is memorised) and so matches the eval distribution.
+
+Documents stay short (at most ~110 words and punctuation marks at the defaults), so with a
+whole-word tokenizer every question fits a 128-token context; a byte tokenizer does not.
 
 Every document has `id`, `text`, `level`, `task`; question levels (1-5) also `prompt` and `answer`
 with `text == prompt + " " + answer`, so a trainer can score exact-match accuracy on the answer.
@@ -49,7 +52,8 @@ class SpectrumConfig:
         n_places: rooms that people travel to (levels 3-4).
         n_objects: objects hidden in containers (level 4).
         fact_subjects: countries in the level-2 fact table (four facts each).
-        hops: min and max supporting facts per multi-hop chain (level 4).
+        hops: min and max supporting facts per multi-hop chain (level 4); the two distractor
+            chains in each document keep this range in every split.
         steps: min and max arithmetic steps per word problem (level 5).
         qa_distractors: min and max distractor sentences around the one supporting fact (level 3).
         ood_extra_hops: `ood` chains have `hops[1] + 1` to `hops[1] + ood_extra_hops` hops.
