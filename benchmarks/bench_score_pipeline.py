@@ -1,8 +1,8 @@
 """Throughput of `curriscale score` on 10k real paragraphs, against calling the scorer directly.
 
 The baseline is the scorer's own batched `score()` over the same texts in the same batches: the
-ratio (pipeline docs/s / direct docs/s) is what reading, checking, datatrove and Parquet writing
-cost on top. Paragraphs are WikiText-2 valid+test lines from ../shared/corpora (skipped if absent).
+ratio (pipeline docs/s / direct docs/s) is what reading, hashing, checking, datatrove, Parquet
+writing and each task's own lazy scorer loading cost on top (the direct run is warmed up first). Paragraphs are WikiText-2 valid+test lines from ../shared/corpora (skipped if absent).
 
     python benchmarks/bench_score_pipeline.py [--docs 10000] [--scorer text_stats] [--tasks 2 --workers 2]
 """
