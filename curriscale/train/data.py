@@ -4,7 +4,7 @@ The trainer needs an iterable of packed token sequences (`seq_len + 1` ids each,
 order) that can report and restore its position (`state_dict` / `load_state_dict`), so a resumed
 run continues on exactly the sequence where it stopped. `curriscale.curricula.dataset.
 CurriculumDataset` is that source for a manifest; anything else with the same three methods
-plugs in through `TrainConfig`-independent `source` arguments (tests use an in-memory one).
+plugs in through `train(..., source_factory=...)`.
 
 A source may yield `(tokens, answer_mask)` pairs instead of bare tensors; the mask marks answer
 tokens, which the trainer's `answer_loss_weight` up-weights.
@@ -31,21 +31,21 @@ class TokenSource(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-# (manifest path, seed, tokenizer, seq_len, budget_tokens) -> TokenSource
-SourceFactory = Callable[[str, int, Any, int, int], TokenSource]
+# (manifest path, seed, tokenizer, seq_len, budget_tokens, answer_mask=bool) -> TokenSource
+SourceFactory = Callable[..., TokenSource]
 
 
 def manifest_source(
-    manifest: str, seed: int, tokenizer: Any, seq_len: int, budget_tokens: int
+    manifest: str, seed: int, tokenizer: Any, seq_len: int, budget_tokens: int, answer_mask: bool = False
 ) -> TokenSource:
-    """The default source: `CurriculumDataset` over a manifest (reader-export's module)."""
+    """The default source: `CurriculumDataset` over a manifest; `answer_mask` asks for (tokens, mask) pairs."""
     if not Path(manifest).exists():
         raise CurriscaleError(f"--manifest {manifest}: file not found")
     try:
         from curriscale.curricula.dataset import CurriculumDataset
     except ImportError as error:
         raise CurriscaleError(f"the manifest reader is not available: {error}") from error
-    return CurriculumDataset(manifest, seed, tokenizer, seq_len, budget_tokens)
+    return CurriculumDataset(manifest, seed, tokenizer, seq_len, budget_tokens, answer_mask=answer_mask)
 
 
 class Batches:

@@ -139,8 +139,11 @@ def train(
         lr=schedule(0),
         betas=(0.9, 0.95),
     )
+    weighted = config.answer_loss_weight != 1
     batches = Batches(
-        source_factory(config.manifest, config.seed, tokenizer, config.seq_len, budget_tokens),
+        source_factory(
+            config.manifest, config.seed, tokenizer, config.seq_len, budget_tokens, answer_mask=weighted
+        ),
         config.batch_size,
         config.seq_len,
     )
@@ -205,11 +208,7 @@ def train(
                 f"{run_dir}: training loss is {loss.item()} at step {step} (lr={lr:.3g}); stopped. "
                 f"The last good checkpoint is {checkpoint_dir(run_dir) or 'none (no checkpoint yet)'}"
             )
-        objective = (
-            _weighted_loss(nll, answer_mask, config.answer_loss_weight)
-            if config.answer_loss_weight != 1
-            else loss
-        )
+        objective = _weighted_loss(nll, answer_mask, config.answer_loss_weight) if weighted else loss
         optimizer.zero_grad(set_to_none=True)
         objective.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -109,8 +109,8 @@ def test_same_seed_same_losses_other_seed_differs(task, tmp_path):
 def test_interrupted_run_resumes_exactly(task, tmp_path):
     train(config(task, tmp_path / "whole"))
 
-    def crash_factory(*args):
-        return Crashing(manifest_source(*args), after=8 * 25)  # dies during step 26
+    def crash_factory(*args, **kwargs):
+        return Crashing(manifest_source(*args, **kwargs), after=8 * 25)  # dies during step 26
 
     with pytest.raises(KeyboardInterrupt):
         train(config(task, tmp_path / "resumed"), source_factory=crash_factory)
@@ -169,3 +169,12 @@ def test_growth_continues_the_plan_from_where_the_small_run_stopped(task, tmp_pa
     assert table["tokens"].iloc[0] > 20 * 256 and grown.tokens == 40 * 256
     small_first = metrics(tmp_path / "small").dropna(subset=["eval_loss"])["eval_loss"].iloc[0]
     assert grown.final_eval_loss < small_first
+
+
+def test_answer_loss_weight_is_recorded_and_lowers_answer_loss(task, tmp_path):
+    plain = train(config(task, tmp_path / "plain"))
+    weighted = train(config(task, tmp_path / "weighted", answer_loss_weight=5.0))
+    assert json.loads((tmp_path / "weighted" / "config.json").read_text())["answer_loss_weight"] == 5.0
+    for level in (1, 2):
+        key = f"answer_loss_level_{level}"
+        assert weighted.final_metrics[key] < plain.final_metrics[key]
