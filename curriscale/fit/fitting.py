@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
+from curriscale.errors import CurriscaleError
 from curriscale.fit.laws import Law
 
 HUBER_DELTA = 1e-3
@@ -182,6 +183,10 @@ def fit_theta(
     grid = law.initial_grid(design, visible)
     low, high = np.array(bounds).T
     grid = np.clip(grid[np.all(np.isfinite(grid), axis=1)], low, high)
+    if len(grid) == 0:
+        raise CurriscaleError(
+            f"{law.name} law: no finite starting point on these data (check the loss values)"
+        )
     scores = np.array([objective(theta, law, design, loss, weights, delta)[0] for theta in grid])
     order = np.argsort(np.where(np.isfinite(scores), scores, np.inf), kind="stable")
     return minimise(law, design, loss, weights, grid[order[:n_starts]], bounds, delta)
