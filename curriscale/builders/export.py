@@ -250,6 +250,9 @@ def export_curriculum(
     )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # export.json marks a finished export: drop an old one first, so an interrupted rerun never
+    # leaves new data files beside a stale sidecar.
+    (out / "export.json").unlink(missing_ok=True)
     stages = _StageTable(sampler)
     details = _EXPORTERS[fmt](sampler, out, stages, progress)
     summary = {

@@ -76,6 +76,16 @@ def test_tokens_bin_decodes_to_the_curriculum_order(ladder, tmp_path):
     np.testing.assert_array_equal(documents, np.arange(meta["documents"] + 1))
 
 
+def test_export_is_deterministic(ladder, tmp_path):
+    for run in ("a", "b"):
+        export_curriculum(ladder, "tokens", tmp_path / run, budget_tokens=2000, seed=3)
+    for name in ("tokens.bin", "tokens.offsets.npy", "tokens.idx", "export.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    other = export_curriculum(ladder, "tokens", tmp_path / "c", budget_tokens=2000, seed=4)
+    assert (tmp_path / "c" / "tokens.bin").read_bytes() != (tmp_path / "a" / "tokens.bin").read_bytes()
+    assert other["seed"] == 4
+
+
 def test_stage_table_partitions_the_stream(ladder, tmp_path):
     meta = export_curriculum(ladder, "tokens", tmp_path, budget_tokens=4000)
     stages = meta["stages"]
