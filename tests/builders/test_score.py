@@ -377,6 +377,16 @@ def test_cli_scores_and_reports(tmp_path):
     assert read_dir(tmp_path / "out", "scored")["id"].to_pylist() == ["d-1", "e-1"]
 
 
+def test_cli_slurm_dry_run(tmp_path):
+    path = jsonl(tmp_path / "d.jsonl", [{"text": "One document here."}])
+    args = ["score", str(path), "--out", str(tmp_path / "out"), "--scorer", "text_stats", "--tasks", "3"]
+    result = CliRunner().invoke(app, [*args, "--executor", "slurm", "--slurm-partition", "gpu", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "would submit 4 sbatch scripts" in result.output
+    script = (tmp_path / "out" / "logs" / "launch_script.slurm").read_text()
+    assert "#SBATCH --partition=gpu" in script and "#SBATCH --array=0-2" in script
+
+
 def test_cli_exit_code_2_on_missing_input(tmp_path):
     missing = tmp_path / "absent.jsonl"
     process = subprocess.run(
