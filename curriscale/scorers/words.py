@@ -24,14 +24,14 @@ _NONCONTRACTION_APOSTROPHE = re.compile(r"'(?!(?:[tsd]|ve|ll|re))")
 _PUNCTUATION = re.compile(r"[^\w\s']")
 _SENTENCE = re.compile(r"\b[^.!?]+[.!?]*")
 _DIGIT = re.compile(r"\d")
-_CURLY_APOSTROPHE = str.maketrans({"\u2019": "'", "\u2018": "'"})
 MTLD_THRESHOLD = 0.72
 RARITY_FLOOR = 1e-8  # about the rarest frequency in wordfreq's English list
 
 
 def words_of(text: str) -> list[str]:
     """The words of `text` as textstat counts them (case kept, punctuation removed)."""
-    text = _NONCONTRACTION_APOSTROPHE.sub("", text.translate(_CURLY_APOSTROPHE))
+    text = text.replace("\u2019", "'").replace("\u2018", "'")  # curly apostrophes; faster than translate
+    text = _NONCONTRACTION_APOSTROPHE.sub("", text)
     return _PUNCTUATION.sub("", text).split()
 
 

@@ -119,3 +119,12 @@ def test_binary_junk_and_huge_document_do_not_crash():
     assert all(len(v) == 2 for v in out.values())
     assert np.isfinite(out["reading_age"][1])
     assert out["fk_grade"][1] == pytest.approx(0.39 * 13 + 11.8 * out["syllables_per_word"][1] - 15.59)
+
+
+def test_megabytes_without_spaces_are_quick():
+    # One 2 MB "word" (unspaced script or junk) must not go through pyphen letter by letter (minutes).
+    scorer = ReadingAge()
+    chinese, latin = "猫はマットの上に座って" * 200_000, "a" * 2_000_000
+    out = scorer.score([chinese, latin])
+    assert np.isnan(out["reading_age"][0]) and np.isfinite(out["reading_age"][1])
+    assert out["syllables_per_word"][1] == -(-2_000_000 // 3)
