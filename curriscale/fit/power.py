@@ -18,6 +18,7 @@ import itertools
 import numpy as np
 from scipy.optimize import nnls
 
+from curriscale.errors import CurriscaleError
 from curriscale.fit.laws import LOG, RAW, Law
 
 # Irreducible loss E is tried at these fractions of the smallest observed loss.
@@ -86,6 +87,17 @@ class ChinchillaLaw(Law):
         e = np.exp(log_e)
         jac = np.column_stack([np.full_like(term_n, e), term_n, term_d, -log_n * term_n, -log_d * term_d])
         return e + term_n + term_d, jac
+
+    def adapt(self, inputs):
+        # With fewer than three model sizes or token budgets, E trades off against that axis's
+        # term and the fit "converges" to meaningless values; refuse instead.
+        for role in self.roles:
+            distinct = len(np.unique(inputs[role]))
+            if distinct < 3:
+                raise CurriscaleError(
+                    f"chinchilla law: role '{role}' has {distinct} distinct value(s); the joint law needs at "
+                    "least 3 model sizes and 3 token budgets (fit the power law instead)"
+                )
 
     def bounds(self, design, loss):
         return [

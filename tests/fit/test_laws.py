@@ -138,6 +138,8 @@ def test_user_errors_name_the_problem():
         fit_law("power", {"x": np.logspace(4, 9, 10), "loss": -np.ones(10)})
     with pytest.raises(CurriscaleError, match="unknown law 'kaplan'"):
         fit_law("kaplan", {"x": x, "loss": x})
+    with pytest.raises(CurriscaleError, match="role 'd' has 1 distinct value"):
+        fit_law("chinchilla", {"n": np.logspace(5, 8, 6), "d": np.full(6, 1e9), "loss": np.linspace(3, 2, 6)})
     with pytest.raises(CurriscaleError, match="--breaks applies to the bnsl law only"):
         fit_law("power", {"x": x, "loss": x}, breaks=2)
 
