@@ -222,7 +222,7 @@ def problem_solving(rng: np.random.Generator, n: int, world: World) -> Docs:
         for s in range(steps[i]):
             pool = words.SUBTRACT_TEMPLATES if subtract[i, s] else words.ADD_TEMPLATES
             lines.append(pool[template[i, s]].format(n=name[i], k=operand[i, s], i=item[i]))
-        lines.append(f"Q: How many {item[i]} does {name[i]} possess at the end? A:")
+        lines.append(f"Q: How many {item[i]} does {name[i]} possess now? A:")
         prompts.append(" ".join(lines))
         answers.append(str(total[i, steps[i]]))
     return _questions(prompts, answers)
