@@ -31,6 +31,7 @@ FORMAT = "curriscale.fits"
 # A 3-parameter law through fewer distinct sizes is an interpolation, not a fit.
 MIN_SIZES_FOR_POWER = 3
 MIN_STEPS_FOR_ANNEALING = 10
+MIN_BUDGETS = 3
 BAND_POINTS = 40
 
 
@@ -103,10 +104,12 @@ def scaling_fits(grid: Grid, bootstrap: int, seed: int) -> list[dict]:
 
 
 def chinchilla_fits(grid: Grid, bootstrap: int, seed: int) -> list[dict]:
-    """L(N, D) per curriculum and LR schedule, where the grid has more than one token budget."""
+    """L(N, D) per curriculum and LR schedule, where some size was trained on `MIN_BUDGETS` budgets."""
     out = []
     for (name, lr), group in grid.runs.groupby(["curriculum", "lr_schedule"]):
-        if group["final_tokens"].nunique() < 2:
+        # D must vary at a fixed N (under a compute budget alone D falls as N grows and the exponents
+        # cannot be told apart), over at least three budgets, or E, B and beta are not identified.
+        if group.groupby("non_embedding_params")["final_tokens"].nunique().max() < MIN_BUDGETS:
             continue
         n, d = group["non_embedding_params"].to_numpy(float), group["final_tokens"].to_numpy(float)
         fit = fit_or_skip(

@@ -97,6 +97,7 @@ def write_grid(
     lr_effect=None,
     rng_seed=0,
     steps=STEPS,
+    budget=BUDGET,
 ) -> Path:
     """Write RUNS/runs.parquet and one run folder per cell; returns root.
 
@@ -112,7 +113,7 @@ def write_grid(
     }
     n_steps = steps
     steps = np.arange(1, n_steps + 1)
-    tokens = steps * (BUDGET // n_steps)
+    tokens = steps * (budget // n_steps)
     eval_steps = set(np.linspace(n_steps / 8, n_steps, 8).round().astype(int))
     index = []
     for n in sizes:
@@ -166,7 +167,7 @@ def write_grid(
                         "lr_schedule": lr_name,
                         "lr": 1e-3,
                         "seed": seed,
-                        "budget_tokens": BUDGET,
+                        "budget_tokens": budget,
                         "batch_size": 16,
                         "seq_len": 128,
                     }
@@ -182,7 +183,7 @@ def write_grid(
                             "seed": seed,
                             "n_params": int(n) * 2,
                             "non_embedding_params": int(n),
-                            "budget_tokens": BUDGET,
+                            "budget_tokens": budget,
                             "final_eval_loss": float(loss[-1]),
                             "final_mean_accuracy": float(np.mean(accs, axis=0)[-1]),
                             "status": "done",

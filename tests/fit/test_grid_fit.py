@@ -1,0 +1,90 @@
+"""Grid fits: planted scaling laws recovered, LR-annealing input, and the three JSON files."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from grid_factory import ALPHA, BETA, BUDGET, B, E, base_loss, write_grid
+
+from curriscale.fit.grid_fit import annealing_data, chinchilla_fits, fit_grid, scaling_fits
+from curriscale.fit.runs import load_grid
+
+SIZES = (12e3, 25e3, 50e3, 100e3, 200e3)
+
+
+def merged_grid(root, budgets):
+    """One grid folder whose runs were trained on several token budgets (one sub-grid per budget)."""
+    frames = []
+    for budget in budgets:
+        sub = f"b{budget}"
+        write_grid(
+            root / sub,
+            curricula={"static-mix": "static"},
+            sizes=SIZES,
+            seeds=(0, 1),
+            critical={1: 3e4},
+            steps=20,
+            budget=budget,
+            rng_seed=budget % 7,
+        )
+        index = pd.read_parquet(root / sub / "runs.parquet")
+        frames.append(index.assign(run_dir=sub + "/" + index["run_dir"]))
+    pd.concat(frames).to_parquet(root / "runs.parquet")
+    return load_grid(root)
+
+
+def test_planted_laws_are_recovered(tmp_path):
+    grid = merged_grid(tmp_path, (BUDGET, 3 * BUDGET, 9 * BUDGET, 27 * BUDGET))
+    [static] = chinchilla_fits(grid, bootstrap=0, seed=0)
+    params = static["fit"]["params"]
+    assert params["alpha"] == pytest.approx(ALPHA, rel=0.1)
+    assert params["beta"] == pytest.approx(BETA, rel=0.1)
+    assert params["E"] == pytest.approx(E, rel=0.1)
+    # One budget only: the power law in N sees E + B D^-beta as its floor.
+    one_budget = grid.runs[grid.runs["final_tokens"] == BUDGET]
+    grid.runs = one_budget
+    [power] = [r for r in scaling_fits(grid, bootstrap=20, seed=0) if r["metric"] == "eval_loss"]
+    fit = power["fit"]
+    assert fit["params"]["alpha"] == pytest.approx(ALPHA, rel=0.1)
+    assert fit["params"]["E"] == pytest.approx(E + B * BUDGET**-BETA, rel=0.05)
+    lo, hi = fit["ci"]["alpha"]
+    assert lo < fit["params"]["alpha"] < hi
+    band = fit["band"]
+    assert len(band["x"]) == len(band["lo"]) == 40
+    assert np.all(np.array(band["lo"]) <= np.array(band["pred"])) and np.all(
+        np.array(band["pred"]) <= np.array(band["hi"])
+    )
+    assert band["pred"][0] == pytest.approx(base_loss(SIZES[0], BUDGET), rel=0.01)
+
+
+def test_annealing_data_fills_every_step():
+    curves = pd.DataFrame(
+        {"run": ["a"] * 3, "step": [2, 4, 5], "lr": [1.0, 0.5, 0.25], "train_loss": [3.0, 2.0, np.nan]}
+    )
+    data, interpolated = annealing_data(curves)
+    assert interpolated
+    assert data["step"].tolist() == [1, 2, 3, 4]
+    assert data["lr"].tolist() == [1.0, 1.0, 0.75, 0.5]
+    assert np.isnan(data["loss"][[0, 2]]).all() and data["loss"][[1, 3]].tolist() == [3.0, 2.0]
+
+
+def test_fit_grid_writes_strict_json(tmp_path):
+    runs = write_grid(tmp_path / "runs", sizes=SIZES[:3], seeds=(0, 1), critical={1: 3e4}, steps=20)
+    documents = fit_grid(runs, tmp_path / "fits", bootstrap=5, annealing=False)
+    for name in ("fits", "comparison", "critical_points"):
+        text = (tmp_path / "fits" / f"{name}.json").read_text()
+        assert "NaN" not in text and "Infinity" not in text
+        assert json.loads(text) == documents[name]
+    fits = documents["fits"]
+    assert fits["baseline"] == "static-mix" and fits["chinchilla"] == [] and fits["lr_annealing"] == []
+    assert set(fits["curricula"]) == {"static-mix", "ladder"}
+    assert fits["curricula"]["ladder"]["pacing_kind"] == "linear"
+    assert fits["curricula"]["ladder"]["manifest"].endswith("manifests/ladder/manifest.json")
+    assert [(r["curriculum"], r["metric"]) for r in fits["scaling"]] == [
+        ("ladder", "eval_loss"), ("ladder", "eval_loss_level_1"),
+        ("static-mix", "eval_loss"), ("static-mix", "eval_loss_level_1"),
+    ]  # fmt: skip
+    # Threshold steps never reached are null in JSON (NaN in the table).
+    steps = documents["critical_points"]["threshold_steps"]
+    assert any(row["step"] is None for row in steps) and any(row["step"] is not None for row in steps)
