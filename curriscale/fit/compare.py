@@ -179,7 +179,8 @@ def _boot(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarr
 
 def _ci(draws: np.ndarray) -> list[float | None]:
     finite = draws[np.isfinite(draws)]
-    if finite.size < 0.5 * draws.size:  # mostly undefined (e.g. a curve that never reaches)
+    # No bootstrap, or mostly undefined draws (a curve that never reaches its target): no interval.
+    if draws.size == 0 or finite.size < 0.5 * draws.size:
         return [None, None]
     tail = 100 * (1 - CI_LEVEL) / 2
     return [float(v) for v in np.percentile(finite, [tail, 100 - tail])]

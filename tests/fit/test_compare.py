@@ -93,3 +93,5 @@ def test_crossover_sizes_and_baseline_errors(tmp_path):
     with pytest.raises(CurriscaleError, match="'zzz' is not in the grid"):
         find_baseline(grid, "zzz")
     assert compare_grid(grid, baseline="a", n_boot=50)["cells"][0]["speedup"] == pytest.approx(1.0, rel=0.02)
+    no_boot = compare_grid(grid, baseline="a", n_boot=0)["cells"][0]
+    assert no_boot["speedup_ci"] == [None, None] and no_boot["effects"]["eval_loss"]["ci"] == [None, None]
