@@ -3,8 +3,8 @@
 The reader counts schedule progress in real tokens and packs sequences, and the exporters write
 token ids; both need the same three things from a tokenizer: encode a batch of texts, the id that
 separates documents (EOS), and the vocabulary size (to pick uint16 or uint32 on disk). Users hand
-us a `tokenizers.Tokenizer`, a path to its `tokenizer.json`, the word "bytes" (UTF-8 bytes, ids
-0-255, EOS = 256), or any callable text -> ids. This module imports neither torch nor curriscale's
+us a `tokenizers.Tokenizer` (or a transformers fast tokenizer wrapping one), a path to a
+`tokenizer.json`, the word "bytes" (UTF-8 bytes, ids 0-255, EOS = 256), or any callable text -> ids. This module imports neither torch nor curriscale's
 trainer, so frameworks other than torch can use it.
 """
 
@@ -76,10 +76,10 @@ def make_encoder(tokenizer: Any, eos_id: int | None = None, vocab_size: int | No
     """Build an `Encoder` from what the user passed.
 
     Args:
-        tokenizer: an `Encoder`, "bytes", a path to a `tokenizer.json`, a `tokenizers.Tokenizer`, or a
-            callable text -> sequence of ids.
-        eos_id: the document separator; looked up as `<|endoftext|>` for tokenizers, required for a
-            plain callable.
+        tokenizer: an `Encoder`, "bytes", a path to a `tokenizer.json`, a `tokenizers.Tokenizer`, a
+            transformers fast tokenizer, or a callable text -> sequence of ids.
+        eos_id: the document separator; looked up as `<|endoftext|>` for tokenizers (the
+            tokenizer's eos_token for transformers), required for a plain callable.
         vocab_size: required for a plain callable (it decides the on-disk dtype of exports).
 
     Raises:
@@ -102,6 +102,9 @@ def make_encoder(tokenizer: Any, eos_id: int | None = None, vocab_size: int | No
         return _from_tokenizers(loaded, eos_id, str(path))
     if hasattr(tokenizer, "encode_batch") and hasattr(tokenizer, "token_to_id"):
         return _from_tokenizers(tokenizer, eos_id, type(tokenizer).__name__)
+    if hasattr(tokenizer, "backend_tokenizer"):  # a transformers fast tokenizer wraps a `tokenizers` one
+        eos_id = eos_id if eos_id is not None else tokenizer.eos_token_id
+        return _from_tokenizers(tokenizer.backend_tokenizer, eos_id, type(tokenizer).__name__)
     if callable(tokenizer):
         if eos_id is None or vocab_size is None:
             raise CurriscaleError("a callable tokenizer needs eos_id= and vocab_size= as well")
