@@ -124,3 +124,22 @@ def test_schema_and_consistency_errors_name_the_field(tmp_path, mutate, message)
     with pytest.raises(CurriscaleError, match=message):
         write_manifest(tmp_path, data)
     assert not (tmp_path / "manifest.json").exists()
+
+
+def test_symlink_leaving_the_folder_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "cur"
+    root.mkdir()
+    (root / "tier=01").symlink_to(outside, target_is_directory=True)
+    (root / "manifest.json").write_text(json.dumps(small_manifest()))
+    with pytest.raises(
+        CurriscaleError, match=r"tiers\.1\.files\.0\.path: 'tier=01/part-00000.parquet' escapes"
+    ):
+        load_manifest(root)
+
+
+def test_extra_top_level_fields_are_kept(tmp_path):
+    data = dict(small_manifest(), recommendation={"curriculum": "tiny"})
+    write_manifest(tmp_path, data)
+    assert load_manifest(tmp_path).data["recommendation"] == {"curriculum": "tiny"}
