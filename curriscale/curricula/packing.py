@@ -57,17 +57,21 @@ class PackedStream:
             masks = np.concatenate([self.mask_buffer, draw.answer_mask(), [False]]) if with_masks else None
             full = len(tokens) // width
             if full == 0:
-                self.buffer, self.mask_buffer = tokens, masks if with_masks else self.mask_buffer
+                self._keep(tokens, masks, 0)
             for i in range(full):
                 # Update the state before yielding: a state_dict() taken while the consumer holds
                 # this sequence must point at the one after it.
-                cut, end = slice(i * width, (i + 1) * width), (i + 1) * width
-                self.buffer = tokens[end:]
-                if with_masks:
-                    self.mask_buffer = masks[end:]
+                self._keep(tokens, masks, (i + 1) * width)
                 index, self.sequences = self.sequences, self.sequences + 1
                 if index % num_shards == shard:
+                    cut = slice(i * width, (i + 1) * width)
                     yield (tokens[cut], masks[cut]) if with_masks else tokens[cut]
+
+    def _keep(self, tokens: np.ndarray, masks: np.ndarray | None, start: int) -> None:
+        """Buffer the not-yet-packed tail `tokens[start:]` (and its mask)."""
+        self.buffer = tokens[start:]
+        if masks is not None:
+            self.mask_buffer = masks[start:]
 
     def state_dict(self) -> dict[str, Any]:
         """Sampler state plus the partial-sequence buffer."""
