@@ -51,6 +51,7 @@ def gpt2_like(config: GPTConfig):
     hf = GPT2Config(
         vocab_size=config.vocab_size, n_positions=config.seq_len, n_embd=config.d_model, n_layer=config.n_layer,
         n_head=config.n_head, n_inner=3 * config.hidden_dim // 2, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+        bos_token_id=0, eos_token_id=0,
     )  # fmt: skip
     return GPT2LMHeadModel(hf)
 

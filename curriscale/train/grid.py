@@ -12,9 +12,15 @@ A grid file (YAML) names the axes and the budget rule:
     ood: spectrum/ood.jsonl
     tokenizer: bytes               # or a tokenizer.json, or {vocab_size: 512} to train one BPE
     train: {batch_size: 16, seq_len: 128, n_evals: 8}   # any other TrainConfig field
+    growth: [{from: s1, grow: depth, at: 0.5}]          # optional: grown vs fresh at equal compute
 
 Paths are relative to the grid file. `budget.flops` gives every cell the same compute (smaller
 models see more tokens); `tokens_per_param` scales tokens with n_params (Chinchilla's ~20).
+
+A growth entry trains `from` on the first `at` of the plan, grows it (see `growth.py`) and
+continues on the rest of the same manifest; the token plan is set so the two stages together cost
+the cell budget, making `s1+depth` comparable with fresh sizes at equal FLOPs. Grown cells run
+after all others (a dependent datatrove executor).
 
 Cells run as datatrove tasks (one task per cell) on its Local, Slurm or Ray executor, so a grid
 scales from this machine to a cluster with the same code. Resume is twofold: datatrove skips tasks
@@ -29,6 +35,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +50,7 @@ from datatrove.pipeline.base import PipelineStep
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_output, atomic_write_json
 from curriscale.train.config import RunResult, TrainConfig
+from curriscale.train.growth import grown_config
 from curriscale.train.model import GPTConfig
 from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
 
@@ -51,12 +59,16 @@ EXECUTORS = ("local", "slurm", "ray")
 
 @dataclass
 class Cell:
+    """One run of the grid; `stage` 1 cells (grown models) start after every stage 0 cell."""
+
     name: str
     size: str
     curriculum: str
     lr_schedule: str
     seed: int
     config: TrainConfig
+    stage: int = 0
+    indexed: bool = True  # first stages of grow plans are means, not results: left out of runs.parquet
 
 
 def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
@@ -104,8 +116,31 @@ def grid_tokenizer(grid: dict, base: Path, out_dir: Path) -> Path:
     return target
 
 
+def _budget(
+    rule: str, amount: float, fresh: GPTConfig, small: GPTConfig | None = None, at: float = 1.0
+) -> dict:
+    """TrainConfig budget fields for a cell; a grow plan spends `at` of its tokens on `small`.
+
+    Equal compute for a grow plan: T tokens cost at * T * f_small + (1 - at) * T * f_grown FLOPs,
+    so T = F / (at * f_small + (1 - at) * f_grown).
+    """
+    if rule == "tokens":
+        return {"budget_tokens": int(amount)}
+    if rule == "tokens_per_param":
+        return {"budget_tokens": int(amount * fresh.n_params())}
+    if small is None:
+        return {"budget_flops": float(amount)}
+    per_token = at * small.flops_per_token() + (1 - at) * fresh.flops_per_token()
+    return {"budget_tokens": int(amount / per_token)}
+
+
 def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
-    """Every cell of the grid with its full TrainConfig (run dirs under `out_dir/cells/`)."""
+    """Every cell of the grid with its full TrainConfig (run dirs under `out_dir/cells/`).
+
+    With a `growth` list (e.g. `[{from: s1, grow: depth, at: 0.5}]`), each entry adds, per manifest,
+    schedule and seed, a first-stage cell (`<from>-<grow>-...-stage1`: the small model on the first
+    `at` of the plan) and a grown cell (`<from>+<grow>-...`) continuing it at equal total compute.
+    """
     grid_path, out_dir = Path(grid_yaml), Path(out_dir)
     grid, base = load_grid(grid_path), grid_path.parent
     tokenizer = grid_tokenizer(grid, base, out_dir)
@@ -114,31 +149,44 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
     seq_len = train_options.get("seq_len", 128)
     rule, amount = next(iter(grid["budget"].items()))
     lrs = grid.get("lr", TrainConfig.lr)
+    common = {
+        "eval_path": str(base / grid["eval"]) if grid.get("eval") else None,
+        "ood_path": str(base / grid["ood"]) if grid.get("ood") else None,
+        "tokenizer": str(tokenizer),
+        **train_options,
+    }
+    axes = list(
+        itertools.product(
+            grid["manifests"].items(), grid.get("lr_schedules", ["cosine"]), grid.get("seeds", [0])
+        )
+    )
     cells = []
-    for size, (curriculum, manifest), schedule, seed in itertools.product(
-        grid["sizes"], grid["manifests"].items(), grid.get("lr_schedules", ["cosine"]), grid.get("seeds", [0])
-    ):
+    for size, ((curriculum, manifest), schedule, seed) in itertools.product(grid["sizes"], axes):
         model = GPTConfig.from_size(size, vocab_size, seq_len)
-        budget = {
-            "tokens": {"budget_tokens": int(amount)},
-            "flops": {"budget_flops": float(amount)},
-            "tokens_per_param": {"budget_tokens": int(amount * model.n_params())},
-        }[rule]
         name = f"{size}-{curriculum}-{schedule}-seed{seed}"
         config = TrainConfig(
-            out=str(out_dir / "cells" / name),
-            manifest=str(base / manifest),
-            size=size,
-            lr_schedule=schedule,
-            lr=float(lrs[size] if isinstance(lrs, dict) else lrs),
-            seed=int(seed),
-            eval_path=str(base / grid["eval"]) if grid.get("eval") else None,
-            ood_path=str(base / grid["ood"]) if grid.get("ood") else None,
-            tokenizer=str(tokenizer),
-            **budget,
-            **train_options,
-        )
+            out=str(out_dir / "cells" / name), manifest=str(base / manifest), size=size, lr_schedule=schedule,
+            lr=float(lrs[size] if isinstance(lrs, dict) else lrs), seed=int(seed),
+            **_budget(rule, amount, model), **common,
+        )  # fmt: skip
         cells.append(Cell(name, size, curriculum, schedule, int(seed), config))
+    for plan, ((curriculum, manifest), schedule, seed) in itertools.product(grid.get("growth", []), axes):
+        small_size, how, at = plan["from"], plan["grow"], float(plan.get("at", 0.5))
+        small = GPTConfig.from_size(small_size, vocab_size, seq_len)
+        lr = float(lrs[small_size] if isinstance(lrs, dict) else lrs)
+        first = f"{small_size}-{how}-{curriculum}-{schedule}-seed{seed}-stage1"
+        stage1 = TrainConfig(
+            out=str(out_dir / "cells" / first), manifest=str(base / manifest), size=small_size, lr_schedule=schedule,
+            lr=lr, seed=int(seed), stop_fraction=at, **_budget(rule, amount, grown_config(small, how), small, at), **common,
+        )  # fmt: skip
+        cells.append(Cell(first, small_size, curriculum, schedule, int(seed), stage1, stage=0, indexed=False))
+        name = f"{small_size}+{how}-{curriculum}-{schedule}-seed{seed}"
+        options = {k: v for k, v in common.items() if k != "tokenizer"}
+        grown = TrainConfig(
+            out=str(out_dir / "cells" / name), init_from=stage1.out, grow=how, lr_schedule=schedule, lr=lr,
+            seed=int(seed), **options,
+        )  # fmt: skip
+        cells.append(Cell(name, f"{small_size}+{how}", curriculum, schedule, int(seed), grown, stage=1))
     return cells
 
 
@@ -163,27 +211,23 @@ class TrainCell(PipelineStep):
         return iter(())
 
 
-def make_executor(configs: list[dict], logging_dir: Path, workers: int, executor: str, **options):
-    """A datatrove executor running one task per cell."""
-    step, tasks = TrainCell(configs), len(configs)
+def make_executor(
+    configs: list[dict], logging_dir: Path, workers: int, executor: str, depends=None, **options
+):
+    """A datatrove executor running one task per cell, after `depends` (another executor) finishes."""
+    common = {"tasks": len(configs), "workers": workers, "logging_dir": str(logging_dir), "depends": depends}
     if executor == "local":
         from datatrove.executor import LocalPipelineExecutor
 
-        return LocalPipelineExecutor(
-            [step], tasks=tasks, workers=workers, logging_dir=str(logging_dir), start_method="spawn"
-        )
+        return LocalPipelineExecutor([TrainCell(configs)], start_method="spawn", **common)
     if executor == "slurm":
         from datatrove.executor import SlurmPipelineExecutor
 
-        return SlurmPipelineExecutor(
-            [step], tasks=tasks, workers=workers, logging_dir=str(logging_dir), **options
-        )
+        return SlurmPipelineExecutor([TrainCell(configs)], **common, **options)
     if executor == "ray":
         from datatrove.executor import RayPipelineExecutor
 
-        return RayPipelineExecutor(
-            [step], tasks=tasks, workers=workers, logging_dir=str(logging_dir), **options
-        )
+        return RayPipelineExecutor([TrainCell(configs)], **common, **options)
     raise CurriscaleError(f"--executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
 
 
@@ -211,12 +255,14 @@ def run_grid(
     if executor == "local" and workers > 1:
         # Share the cores: N parallel cells each get cores / N torch threads (oversubscribed
         # OpenMP threads run many times slower than this on a loaded machine).
-        import os
-
         threads = max(1, (os.cpu_count() or 1) // workers)
         configs = [{**c, "threads": c["threads"] or threads} for c in configs]
     key = hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:12]
-    runner = make_executor(configs, out_dir / "logs" / key, workers, executor, **executor_options)
+    runner = None
+    for stage in sorted({cell.stage for cell in cells}):
+        group = [config for config, cell in zip(configs, cells, strict=True) if cell.stage == stage]
+        logs = out_dir / "logs" / f"{key}-stage{stage}"
+        runner = make_executor(group, logs, workers, executor, depends=runner, **executor_options)
     if on_progress is None:
         runner.run()
     else:
@@ -249,7 +295,7 @@ def _watch_done(cells: list[Cell], on_progress: Callable[[int, int], None], ever
 def write_index(cells: list[Cell], out_dir: Path) -> pa.Table:
     """`out_dir/runs.parquet`: one row per cell with its final metrics and status."""
     rows = []
-    for cell in cells:
+    for cell in (c for c in cells if c.indexed):
         run_dir = Path(cell.config.out)
         config = (
             json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}

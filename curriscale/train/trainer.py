@@ -159,7 +159,7 @@ def train(
             "non_embedding_params": model_config.non_embedding_params(),
             "flops_per_token": flops_per_token,
             "model": model_config.to_dict(),
-            "curriculum": _manifest_name(config.manifest),
+            **_manifest_summary(config.manifest),
             "budget_tokens": budget_tokens,
             "total_steps": total_steps,
             "start_tokens": start_tokens,
@@ -274,9 +274,10 @@ def _evaluate_all(
     return metrics, positions
 
 
-def _manifest_name(manifest: str | None) -> str | None:
-    """The manifest's `name` field (the curriculum's name), or None when it cannot be read."""
+def _manifest_summary(manifest: str | None) -> dict:
+    """The manifest's name (the curriculum) and pacing, for config.json; empty when unreadable."""
     try:
-        return json.loads(Path(manifest).read_text()).get("name")
+        data = json.loads(Path(manifest).read_text())
+        return {"curriculum": data.get("name"), "pacing": data.get("pacing")}
     except (OSError, TypeError, ValueError, AttributeError):
-        return None
+        return {"curriculum": None}

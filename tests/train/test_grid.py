@@ -74,3 +74,27 @@ def test_interrupted_grid_resumes_and_skips_finished_cells(tmp_path, monkeypatch
     assert index["final_eval_loss"].notna().all() and index["budget_tokens"].tolist() == [12 * 256] * 2
     on_disk = pq.read_table(tmp_path / "runs" / "runs.parquet").to_pandas()
     assert on_disk["run_dir"].tolist() == ["cells/s0-ladder-cosine-seed0", "cells/s1-ladder-cosine-seed0"]
+
+
+def test_growth_cells_run_after_their_first_stage_at_equal_compute(tmp_path):
+    grid = write_grid(
+        tmp_path, sizes=["s0"], budget={"flops": 4e9}, growth=[{"from": "s0", "grow": "depth", "at": 0.5}]
+    )
+    cells = plan_cells(grid, tmp_path / "runs")
+    assert [(c.name, c.stage, c.indexed) for c in cells] == [
+        ("s0-ladder-cosine-seed0", 0, True),
+        ("s0-depth-ladder-cosine-seed0-stage1", 0, False),
+        ("s0+depth-ladder-cosine-seed0", 1, True),
+    ]
+    small = GPTConfig.from_size("s0", 257, 32)
+    big = GPTConfig(**{**small.to_dict(), "n_layer": 2})
+    tokens = cells[1].config.budget_tokens
+    assert (
+        abs(0.5 * tokens * small.flops_per_token() + 0.5 * tokens * big.flops_per_token() - 4e9)
+        < 2 * big.flops_per_token()
+    )
+
+    index = run_grid(grid, tmp_path / "runs").to_pandas()
+    assert index["cell"].tolist() == ["s0-ladder-cosine-seed0", "s0+depth-ladder-cosine-seed0"]
+    assert index["status"].tolist() == ["done", "done"]
+    assert index["n_params"].iloc[1] > index["n_params"].iloc[0]
