@@ -11,8 +11,11 @@ whose manifest pacing is `static`, unless named) over its seeds:
   are close to straight.
 - final-metric differences (curriculum - baseline) for eval loss, OOD loss/accuracy, per-level
   accuracy and per-level examples seen: negative loss differences favour the curriculum.
-- every interval is a percentile bootstrap that resamples seeds within each arm independently;
-  the per-seed table pairs runs by seed number for a plain look at the spread.
+- every interval is a percentile bootstrap that resamples seeds within each arm independently,
+  widened for the small number of seeds (see `_boot`). Measured coverage of the nominal 95% interval
+  of a mean difference with normal noise: 86% with 3 seeds per arm, 89% with 5, 94% with 10; so
+  read 3-seed intervals as roughly 85% ones. The per-seed table pairs runs by seed number for a
+  plain look at the spread.
 - crossover: the size where the final-loss difference (or log speedup) changes sign, interpolated
   linearly in log N between the two sizes around the change.
 - LR interaction: how much a curriculum's effect changes between LR schedules, with an interval.
@@ -172,9 +175,15 @@ def _align(base: tuple[np.ndarray, np.ndarray], cur: tuple[np.ndarray, np.ndarra
 
 
 def _boot(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
-    """Bootstrap means over axis 0 (seeds): (S, ...) -> (n_boot, ...)."""
-    picks = rng.integers(0, len(values), size=(n_boot, len(values)))
-    return values[picks].mean(axis=1)
+    """Bootstrap means over axis 0 (seeds): (S, ...) -> (n_boot, ...).
+
+    With S seeds the bootstrap mean's spread is sqrt((S - 1) / S) of the standard error, which
+    matters at the 2-5 seeds grids have: the draws are widened by sqrt(S / (S - 1)) around the mean.
+    """
+    n = len(values)
+    picks = rng.integers(0, n, size=(n_boot, n))
+    mean = values.mean(axis=0)
+    return mean + (values[picks].mean(axis=1) - mean) * np.sqrt(n / max(n - 1, 1))
 
 
 def _ci(draws: np.ndarray) -> list[float | None]:
