@@ -13,7 +13,9 @@ or, when torch.distributed is initialised, from it.
 Resume: `state_dict()` after k items restores, via `load_state_dict()`, a stream whose next item is
 item k + 1 of the uninterrupted run (sampler Generator, tier cursors and epochs, packing buffer).
 The state lives in the object that iterates, so take it from the dataset you iterate in-process
-(num_workers=0, as curriscale's trainer does); DataLoader worker copies keep their own state.
+(num_workers=0, as curriscale's trainer does). DataLoader worker copies keep their own state: each
+shard resumes exactly from its own `state_dict()`, so a loader that saves and restores per-worker
+dataset state can resume too; a plain DataLoader's main-process copy never advances.
 """
 
 from __future__ import annotations

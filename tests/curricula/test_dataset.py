@@ -267,3 +267,15 @@ def test_rank_and_world_size_come_from_torch_distributed(ladder, monkeypatch):
     monkeypatch.setattr(torch.distributed, "get_rank", lambda: 1)
     monkeypatch.setattr(torch.distributed, "get_world_size", lambda: 2)
     assert ids(CurriculumDataset(ladder, 2, stop_at_end=True)) == single[1::2]
+
+
+def test_a_shard_resumes_from_its_own_state(ladder):
+    def shard():
+        return CurriculumDataset(ladder, 9, "bytes", 16, rank=1, world_size=3)
+
+    uninterrupted = [s.tolist() for s in islice(iter(shard()), 60)]
+    first = shard()
+    head = [s.tolist() for s in islice(iter(first), 25)]
+    resumed = shard()
+    resumed.load_state_dict(first.state_dict())
+    assert head + [s.tolist() for s in islice(iter(resumed), 35)] == uninterrupted
