@@ -27,13 +27,12 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 from loguru import logger
 
 from curriscale.builders.inputs import plan_inputs
 from curriscale.builders.readers import CorpusReader
-from curriscale.builders.score_shard import ScoreShard, write_parquet
+from curriscale.builders.score_shard import ScoreShard, conform, scored_schema, write_parquet
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json, sha256_file
 from curriscale.scorers.base import Scorer
@@ -187,7 +186,7 @@ def score_corpus(
     _write_config(logs, config)
     pipeline = [
         CorpusReader(units, text_field, id_field, datatrove_logs),
-        ScoreShard(str(out), str(logs / "counts"), scorer_objects, batch_size, max_chars),
+        ScoreShard(str(out), str(logs), scorer_objects, batch_size, max_chars),
     ]
     if executor == "slurm":
         return _submit_slurm(pipeline, out, logs, tasks, workers, executor_options or {}, dry_run)
@@ -305,22 +304,10 @@ class _ProgressPoller:
 def _unify_parts(paths: list[Path], score_columns: list[str]) -> None:
     """Give every scored part the same schema (carried fields can differ between tasks)."""
     schemas = [pq.read_schema(p).remove_metadata() for p in paths]
-    try:
-        unified = pa.unify_schemas(schemas, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise CurriscaleError(f"carried fields have different types in different inputs: {error}") from error
-    fixed = {"id", "text", "truncated", *score_columns}
-    carried = list(dict.fromkeys(n for s in schemas for n in s.names if n not in fixed))
-    target = pa.schema([unified.field(n) for n in ["id", "text", *carried, "truncated", *score_columns]])
+    target = scored_schema(schemas, score_columns)
     for path, schema in zip(paths, schemas, strict=True):
-        if schema.equals(target):
-            continue
-        table = pq.read_table(path)
-        columns = [
-            table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
-            for f in target
-        ]
-        write_parquet(pa.Table.from_arrays(columns, schema=target), path)
+        if not schema.equals(target):
+            write_parquet(conform(pq.read_table(path), target), path)
 
 
 def _file_record(out: Path, path: Path) -> dict[str, Any]:

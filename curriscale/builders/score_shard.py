@@ -30,6 +30,8 @@ from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_output, atomic_write_json
 from curriscale.scorers.base import Scorer
 
+SPILL_BYTES = 256 << 20  # a task moves its buffered scored rows to a memory-mapped Arrow file past this
+ROW_GROUP_ROWS = 65_536
 REJECTED_TEXT_CHARS = 2_000  # rejected/ keeps enough text to recognise a document, not all of it
 JUNK_RATIO = 0.01  # above this share of control/replacement characters a text is binary junk
 # C0/C1 controls except tab/newline/CR/FF/VT, the replacement character, and lone surrogates.
@@ -71,7 +73,28 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
 def write_parquet(table: pa.Table, path: Path) -> None:
     """Write a table atomically with fixed settings, so the same table always gives the same bytes."""
     with atomic_output(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=65_536)
+        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+
+
+def scored_schema(schemas: Sequence[pa.Schema], score_columns: Sequence[str]) -> pa.Schema:
+    """One schema for several scored tables: `id`, `text`, carried fields (first seen first),
+    `truncated`, then the score columns; types promoted (null -> any, int -> float)."""
+    try:
+        unified = pa.unify_schemas(list(schemas), promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise CurriscaleError(f"carried fields change type between documents: {error}") from error
+    fixed = {"id", "text", "truncated", *score_columns}
+    carried = list(dict.fromkeys(n for s in schemas for n in s.names if n not in fixed))
+    return pa.schema([unified.field(n) for n in ["id", "text", *carried, "truncated", *score_columns]])
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with exactly `schema`'s columns, order and types (missing columns are null)."""
+    columns = [
+        table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _score_one_scorer(scorer: Scorer, texts: list[str]) -> tuple[dict[str, list], list[str | None]]:
@@ -123,11 +146,22 @@ def _checked(scorer: Scorer, output: dict, rows: int) -> dict:
 
 
 class ShardBuffer:
-    """Scored and rejected rows of one task, kept as Arrow tables until the task writes them."""
+    """Scored and rejected rows of one task, kept until the task writes them.
 
-    def __init__(self, scorers: Sequence[Scorer]):
+    Scored rows wait as Arrow tables; past `SPILL_BYTES` they move to Arrow files under
+    `spill_dir`, read back memory-mapped when the part is written, so memory stays bounded.
+    """
+
+    def __init__(self, scorers: Sequence[Scorer], spill_dir: Path, rank: int):
         self.scorers = scorers
+        self.score_columns = [n for s in scorers for n in s.columns()]
+        fixed = [("id", pa.string()), ("text", pa.string()), ("truncated", pa.bool_())]
+        self.base_schema = pa.schema(fixed + [(n, t) for s in scorers for n, t in s.columns().items()])
         self.scored: list[pa.Table] = []
+        self.spill_dir, self.rank = spill_dir, rank
+        self.spills: list[Path] = []
+        for stale in spill_dir.glob(f"{rank:05d}-*.arrow"):  # left by an interrupted run of this task
+            stale.unlink()
         self.rejected: list[dict] = []
         self.metadata_order: dict[str, None] = {}  # carried fields, in order of first appearance
         self.counts = {"documents_in": 0, "scored": 0, "rejected": 0, "truncated": 0}
@@ -188,6 +222,22 @@ class ShardBuffer:
         mask = pa.array(keep)
         table.update({name: column.filter(mask) for name, column in score_columns.items()})
         self.scored.append(pa.table(table))
+        if sum(t.nbytes for t in self.scored) > SPILL_BYTES:
+            self._spill()
+
+    def _buffered(self) -> pa.Table:
+        schema = scored_schema([self.base_schema, *(t.schema for t in self.scored)], self.score_columns)
+        return conform_all(self.scored, schema)
+
+    def _spill(self) -> None:
+        """Move the buffered scored rows to an Arrow file."""
+        table = self._buffered()
+        path = self.spill_dir / f"{self.rank:05d}-{len(self.spills):04d}.arrow"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        self.spills.append(path)
+        self.scored = []
 
     def _metadata_columns(self, documents: list[Document], outputs: dict) -> dict[str, pa.Array]:
         """Carried fields as Arrow columns; a field named like an output column gives way to it."""
@@ -200,20 +250,26 @@ class ShardBuffer:
             if name not in reserved and any(name in d.metadata for d in documents)
         }
 
-    def scored_table(self) -> pa.Table:
-        """All scored rows, columns ordered `id`, `text`, carried fields, `truncated`, scores."""
-        base = [pa.field("id", pa.string()), pa.field("text", pa.string())]
-        scores = [pa.field(n, t) for s in self.scorers for n, t in s.columns().items()]
-        empty = pa.schema([*base, pa.field("truncated", pa.bool_()), *scores]).empty_table()
-        try:
-            table = pa.concat_tables([empty, *self.scored], promote_options="permissive")
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-            raise CurriscaleError(f"carried fields change type between documents: {error}") from error
-        carried = [n for n in self.metadata_order if n in table.column_names and n not in empty.schema.names]
-        return table.select(["id", "text", *carried, "truncated", *(f.name for f in scores)])
+    def write_scored(self, path: Path) -> None:
+        """Write every scored row (spilled ones first, in order) to one Parquet file, atomically."""
+        pieces = [pa.ipc.open_file(pa.memory_map(str(p))).read_all() for p in self.spills]
+        if self.scored or not pieces:
+            pieces.append(self._buffered())
+        schema = scored_schema([self.base_schema, *(p.schema for p in pieces)], self.score_columns)
+        with atomic_output(path) as tmp:
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+                for piece in pieces:
+                    writer.write_table(conform(piece, schema), row_group_size=ROW_GROUP_ROWS)
+        for spill in self.spills:
+            spill.unlink()
 
     def rejected_table(self) -> pa.Table:
         return pa.Table.from_pylist(self.rejected, schema=REJECTED_SCHEMA)
+
+
+def conform_all(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    """Tables conformed to one schema and concatenated (an empty table of it when there are none)."""
+    return pa.concat_tables([schema.empty_table(), *(conform(t, schema) for t in tables)])
 
 
 def _to_arrow(values: list, dtype: pa.DataType | None, what: str) -> pa.Array:
@@ -228,7 +284,7 @@ class ScoreShard(PipelineStep):
 
     Args:
         out_dir: the score output folder (`scored/`, `rejected/` go below it).
-        counts_dir: where the task's counts JSON goes (inside datatrove's logging folder).
+        work_dir: datatrove's logging folder: the task's counts (`counts/`) and spills (`spill/`) go there.
         scorers: scorer instances (load models lazily: they are copied into every task).
         batch_size: documents per scorer call.
         max_chars: characters of a document the scorers see.
@@ -238,25 +294,25 @@ class ScoreShard(PipelineStep):
     type = "📊 - SCORER"
 
     def __init__(
-        self, out_dir: str, counts_dir: str, scorers: Sequence[Scorer], batch_size: int, max_chars: int
+        self, out_dir: str, work_dir: str, scorers: Sequence[Scorer], batch_size: int, max_chars: int
     ):
         super().__init__()
         self.out_dir = out_dir
-        self.counts_dir = counts_dir
+        self.work_dir = work_dir
         self.scorers = list(scorers)
         self.batch_size = batch_size
         self.max_chars = max_chars
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        buffer = ShardBuffer(self.scorers)
-        progress = Path(self.counts_dir) / f"{rank:05d}.progress"
+        buffer = ShardBuffer(self.scorers, Path(self.work_dir) / "spill", rank)
+        progress = Path(self.work_dir) / "counts" / f"{rank:05d}.progress"
         progress.parent.mkdir(parents=True, exist_ok=True)
         for batch in batched(data or (), self.batch_size):
             with self.track_time(unit="batch"):
                 buffer.add_batch(batch, self.max_chars)
             progress.write_text(str(buffer.counts["documents_in"]))  # polled by the driver's progress bar
         name = f"part-{rank:05d}.parquet"
-        write_parquet(buffer.scored_table(), Path(self.out_dir) / "scored" / name)
+        buffer.write_scored(Path(self.out_dir) / "scored" / name)
         write_parquet(buffer.rejected_table(), Path(self.out_dir) / "rejected" / name)
         for key, value in buffer.counts.items():
             self.stat_update(key, value=value)
@@ -265,6 +321,6 @@ class ScoreShard(PipelineStep):
             "rejected_reasons": dict(sorted(buffer.reasons.items())),
             "per_input": {str(k): v for k, v in sorted(buffer.per_input.items())},
         }
-        atomic_write_json(Path(self.counts_dir) / f"{rank:05d}.json", counts)
+        atomic_write_json(Path(self.work_dir) / "counts" / f"{rank:05d}.json", counts)
         progress.unlink(missing_ok=True)
         yield from ()

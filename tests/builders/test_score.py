@@ -168,6 +168,17 @@ def test_every_document_scored_or_rejected_across_files_and_tasks(tmp_path):
     assert by_id["rows-1"] == {"id": "rows-1", "text": "", "reason": "empty text", "source": f"{inputs[1]}:1"}
 
 
+def test_spilling_to_disk_keeps_the_same_rows_and_schema(tmp_path, monkeypatch):
+    inputs = corpus(tmp_path / "in")
+    in_memory = score_corpus(inputs, tmp_path / "memory", [Toy()], batch_size=2)
+    monkeypatch.setattr("curriscale.builders.score_shard.SPILL_BYTES", 1)  # spill after every batch
+    spilled = score_corpus(inputs, tmp_path / "spilled", [Toy()], batch_size=2)
+    assert spilled.scored == in_memory.scored == 11
+    assert read_dir(tmp_path / "spilled", "scored").equals(read_dir(tmp_path / "memory", "scored"))
+    assert list((tmp_path / "spilled" / "logs" / "spill").glob("*")) == []  # spills removed once written
+    assert pq.ParquetFile(tmp_path / "spilled" / "scored" / "part-00000.parquet").num_row_groups > 1
+
+
 def test_a_failing_batch_is_retried_per_document_and_only_the_culprit_rejected(tmp_path):
     texts = [f"document number {i}" for i in range(6)]
     texts[3] = "please explode"
