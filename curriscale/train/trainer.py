@@ -19,6 +19,7 @@ import contextlib
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -59,13 +60,37 @@ def _run_tokenizer(config: TrainConfig, run_dir: Path):
     return load_tokenizer(own)
 
 
-def _source_run(config: TrainConfig) -> tuple[dict, Path]:
-    """config.json and newest checkpoint of the run to grow from."""
+@dataclass
+class _Start:
+    """Where a run starts: a fresh model at token 0, or a grown one where its source run stopped."""
+
+    model: GPT
+    size: str
+    tokens: int = 0
+    flops: float = 0.0
+    sampler: dict | None = None
+
+
+def _grow_from_run(config: TrainConfig) -> _Start:
+    """Grow the source run's newest checkpoint; adopt its manifest, token plan, context and tokenizer.
+
+    `config` is updated in place so config.json records what the grown run really uses.
+    """
     source = Path(config.init_from)
     folder = checkpoint_dir(source)
     if not (source / "config.json").is_file() or folder is None:
         raise CurriscaleError(f"--init-from {source}: not a run directory with config.json and a checkpoint")
-    return json.loads((source / "config.json").read_text()), folder
+    source_config = json.loads((source / "config.json").read_text())
+    config.manifest = config.manifest or source_config["manifest"]
+    config.budget_tokens, config.budget_flops = source_config["budget_tokens"], None
+    config.seq_len = source_config["seq_len"]  # the data position is counted in these sequences
+    config.tokenizer = str(source / "tokenizer.json")
+    small = GPT(GPTConfig(**source_config["model"]))
+    load_weights(folder, small)
+    state = torch.load(folder / "state.pt", weights_only=True)
+    model = grow_model(small, config.grow, seed=config.seed)
+    size = f"{source_config['size']}+{config.grow}"
+    return _Start(model, size, state["tokens"], state["flops"], state["sampler"])
 
 
 def train(
@@ -90,29 +115,14 @@ def train(
     if config.threads:
         torch.set_num_threads(config.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer = _run_tokenizer(config, run_dir)
-
-    # Growth inherits the manifest, token plan and data position of the smaller run.
-    start_tokens, start_flops, start_sampler, grown_from = 0, 0.0, None, None
-    if config.init_from:
-        source_config, source_ckpt = _source_run(config)
-        config.manifest = config.manifest or source_config["manifest"]
-        config.budget_tokens = source_config["budget_tokens"]
-        config.budget_flops = None
-        source_state = torch.load(source_ckpt / "state.pt", weights_only=True)
-        start_tokens, start_flops = source_state["tokens"], source_state["flops"]
-        start_sampler = source_state["sampler"]
-        small = GPT(GPTConfig(**source_config["model"]))
-        load_weights(source_ckpt, small)
-        grown_from = small
-
     torch.manual_seed(config.seed)
-    if grown_from is not None:
-        model = grow_model(grown_from, config.grow, seed=config.seed)
-        size = f"{json.loads((Path(config.init_from) / 'config.json').read_text())['size']}+{config.grow}"
-    else:
-        model = GPT(GPTConfig.from_size(config.size, tokenizer.get_vocab_size(), config.seq_len))
-        size = config.size
+    start = _grow_from_run(config) if config.init_from else None  # first: it sets the tokenizer
+    tokenizer = _run_tokenizer(config, run_dir)
+    if start is None:
+        start = _Start(
+            GPT(GPTConfig.from_size(config.size, tokenizer.get_vocab_size(), config.seq_len)), config.size
+        )
+    model, start_tokens, start_flops = start.model, start.tokens, start.flops
     model_config = model.config
     flops_per_token = model_config.flops_per_token()
     budget_tokens = config.budget_tokens or int(config.budget_flops // flops_per_token)
@@ -154,7 +164,7 @@ def train(
         run_dir / "config.json",
         {
             **config.to_dict(),
-            "size": size,
+            "size": start.size,
             "n_params": model_config.n_params(),
             "non_embedding_params": model_config.non_embedding_params(),
             "flops_per_token": flops_per_token,
@@ -175,8 +185,8 @@ def train(
         state = load_checkpoint(ckpt, model, optimizer)
         step = state["step"]
         batches.load_state_dict(state["sampler"])
-    elif start_sampler is not None:
-        batches.load_state_dict(start_sampler)
+    elif start.sampler is not None:
+        batches.load_state_dict(start.sampler)
     records.truncate(step)  # rows past the checkpoint are recomputed identically
 
     autocast = (
