@@ -19,7 +19,7 @@ from __future__ import annotations
 import shutil
 import struct
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ class _StageTable:
     def __init__(self, sampler: CurriculumSampler):
         self.sampler, self.rows, self.documents, self.tokens = sampler, [], 0, 0
 
-    def add(self, draw: Draw, n_tokens: int) -> None:
+    def add(self, draw: Draw) -> None:
         # Position only grows, so stages arrive in order and each opens exactly once.
         if not self.rows or self.rows[-1]["stage"] != draw.stage:
             interval = self.sampler.manifest.schedule[draw.stage]
@@ -65,15 +65,15 @@ class _StageTable:
                 }
             )
         self.rows[-1]["documents"] += 1
-        self.rows[-1]["tokens"] += n_tokens
+        self.rows[-1]["tokens"] += draw.n_tokens
         self.documents += 1
-        self.tokens += n_tokens
+        self.tokens += draw.n_tokens
 
 
-def _walk(sampler: CurriculumSampler, stages: _StageTable, progress: Progress | None):
+def _walk(sampler: CurriculumSampler, stages: _StageTable, progress: Progress | None) -> Iterator[Draw]:
     """Draws of the whole stream, recorded in the stage table, reporting progress now and then."""
     for draw in sampler:
-        stages.add(draw, draw.n_tokens)
+        stages.add(draw)
         if progress is not None and draw.index % 4096 == 0:
             progress(min(sampler.position / sampler.total, 1.0))
         yield draw

@@ -132,7 +132,7 @@ class CurriculumSampler:
         self.total = float(pacing["total"])
         if budget_tokens is None and pacing["unit"] != "tokens":
             raise CurriscaleError(
-                f"manifest pacing.unit is {pacing['unit']!r}: pass budget_tokens so token progress maps onto it"
+                f"manifest pacing.unit is {pacing['unit']!r}: pass budget_tokens (--budget-tokens) so token progress maps onto it"
             )
         if budget_tokens is not None and budget_tokens <= 0:
             raise CurriscaleError(f"budget_tokens={budget_tokens}: must be positive")
