@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pyarrow.parquet as pq
 from loguru import logger
 
 from curriscale.builders.inputs import plan_inputs
 from curriscale.builders.readers import CorpusReader
+from curriscale.builders.score_executors import ProgressPoller, SlurmSubmission, run_here, submit_slurm
 from curriscale.builders.score_shard import ScoreShard, conform, scored_schema, write_parquet
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json, sha256_file
@@ -54,16 +52,6 @@ class ScoreStats:
     truncated: int
     path: Path
     data: dict = field(repr=False)
-
-
-@dataclass
-class SlurmSubmission:
-    """What the Slurm executor submitted (or, in a dry run, would submit): scripts and sbatch args."""
-
-    logging_dir: Path
-    scripts: list[str]
-    sbatch_args: list[list[str]]
-    dry_run: bool
 
 
 def resolve_scorers(scorers: Sequence[Scorer | str] | None) -> list[Scorer]:
@@ -189,116 +177,16 @@ def score_corpus(
         ScoreShard(str(out), str(logs), scorer_objects, batch_size, max_chars),
     ]
     if executor == "slurm":
-        return _submit_slurm(pipeline, out, logs, tasks, workers, executor_options or {}, dry_run)
+        return submit_slurm(pipeline, out, logs, tasks, workers, executor_options or {}, dry_run)
     if not datatrove_logs:
         logger.disable("datatrove")
     expected = sum(info.expected_documents for info in infos)
     try:
-        with _ProgressPoller(logs / "counts", expected, on_progress):
-            _run_here(executor, pipeline, logs, tasks, workers, executor_options or {})
+        with ProgressPoller(logs / "counts", expected, on_progress):
+            run_here(executor, pipeline, logs, tasks, workers, executor_options or {})
     finally:
         logger.enable("datatrove")
     return finalize_scoring(out, logs)
-
-
-def _run_here(executor: str, pipeline: list, logs: Path, tasks: int, workers: int, options: dict) -> None:
-    """Run the pipeline to completion on this machine (local processes or a Ray cluster)."""
-    if executor == "local":
-        from datatrove.executor import LocalPipelineExecutor
-
-        LocalPipelineExecutor(
-            pipeline, tasks=tasks, workers=min(workers, tasks), logging_dir=str(logs), **options
-        ).run()
-        return
-    from datatrove.executor.ray import RayPipelineExecutor
-
-    concurrency = workers if workers > 1 else -1
-    RayPipelineExecutor(pipeline, tasks=tasks, workers=concurrency, logging_dir=str(logs), **options).run()
-
-
-def _finalize_step(data, rank: int = 0, world_size: int = 1, out_dir: str = "", logging_dir: str = ""):
-    """Pipeline callable for the Slurm job that runs `finalize_scoring` after the scoring tasks."""
-    finalize_scoring(out_dir, logging_dir)
-    return data
-
-
-def _submit_slurm(
-    pipeline: list, out: Path, logs: Path, tasks: int, workers: int, options: dict, dry_run: bool
-) -> SlurmSubmission:
-    """Submit the scoring job array plus a dependent single-task job that finalises the outputs."""
-    import functools
-
-    from datatrove.executor.slurm import SlurmPipelineExecutor
-
-    if "partition" not in options:
-        raise CurriscaleError("the slurm executor needs a partition (--slurm-partition or executor_options)")
-    options = {"time": "24:00:00", "job_name": "curriscale-score", **options}
-    if "venv_path" not in options and "env_command" not in options and sys.prefix != sys.base_prefix:
-        options["venv_path"] = str(Path(sys.prefix) / "bin" / "activate")  # the job runs in this same venv
-    concurrency = workers if workers > 1 else -1
-    score_job = SlurmPipelineExecutor(
-        pipeline, tasks=tasks, workers=concurrency, logging_dir=str(logs), **options
-    )
-    finalize = functools.partial(_finalize_step, out_dir=str(out), logging_dir=str(logs))
-    final_options = {**options, "job_name": f"{options['job_name']}-finalize", "cpus_per_task": 1}
-    final_job = SlurmPipelineExecutor(
-        [finalize], tasks=1, depends=score_job, logging_dir=str(logs / "finalize"), **final_options
-    )
-    scripts: list[str] = []
-    sbatch_args: list[list[str]] = []
-
-    def record(contents: str, _retriever, *args: str) -> str:
-        scripts.append(contents)
-        sbatch_args.append(list(args))
-        return str(len(scripts))  # a stand-in job id, so dependencies still read sensibly
-
-    if dry_run:
-        with mock.patch("datatrove.executor.slurm.launch_slurm_job", record):
-            final_job.run()
-    else:
-        final_job.run()
-        for executor in (score_job, final_job):
-            scripts.append((Path(executor.logging_dir.path) / "launch_script.slurm").read_text())
-    return SlurmSubmission(logs, scripts, sbatch_args, dry_run)
-
-
-class _ProgressPoller:
-    """Report documents done by polling the tasks' progress/count files from a background thread."""
-
-    def __init__(self, counts_dir: Path, expected: int, callback: Callable[[int, int], None] | None):
-        self.counts_dir, self.expected, self.callback = counts_dir, expected, callback
-        self.stop = threading.Event()
-
-    def poll(self) -> int:
-        done = 0
-        for path in self.counts_dir.glob("*.progress"):
-            try:
-                done += int(path.read_text() or 0)
-            except (OSError, ValueError):  # a task is rewriting or removing it right now
-                pass
-        for path in self.counts_dir.glob("*.json"):
-            try:
-                done += json.loads(path.read_text())["documents_in"]
-            except (OSError, ValueError, KeyError):
-                pass
-        return done
-
-    def _loop(self) -> None:
-        while not self.stop.wait(0.5):
-            self.callback(self.poll(), self.expected)
-
-    def __enter__(self) -> _ProgressPoller:
-        if self.callback:
-            self.thread = threading.Thread(target=self._loop, daemon=True)
-            self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.callback:
-            self.stop.set()
-            self.thread.join()
-            done = self.poll()
-            self.callback(done, done)  # the estimate was only an estimate: finish the bar at the true count
 
 
 def _unify_parts(paths: list[Path], score_columns: list[str]) -> None:

@@ -14,7 +14,6 @@ cut) so one 10 MB document cannot stall or exhaust a task; the scored file keeps
 from __future__ import annotations
 
 import itertools
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from curriscale.builders.readers import INTERNAL, internal
+from curriscale.builders.score_rules import reason_key, score_with_retries, text_problem
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_output, atomic_write_json
 from curriscale.scorers.base import Scorer
@@ -33,34 +33,9 @@ from curriscale.scorers.base import Scorer
 SPILL_BYTES = 256 << 20  # a task moves its buffered scored rows to a memory-mapped Arrow file past this
 ROW_GROUP_ROWS = 65_536
 REJECTED_TEXT_CHARS = 2_000  # rejected/ keeps enough text to recognise a document, not all of it
-JUNK_RATIO = 0.01  # above this share of control/replacement characters a text is binary junk
-# C0/C1 controls except tab/newline/CR/FF/VT, the replacement character, and lone surrogates.
-_JUNK = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd\ud800-\udfff]")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # cannot be stored as UTF-8 at all
 REJECTED_SCHEMA = pa.schema(
     [("id", pa.string()), ("text", pa.string()), ("reason", pa.string()), ("source", pa.string())]
 )
-
-
-def text_problem(text: str, max_chars: int) -> str | None:
-    """Why a text cannot be scored (`empty text`, `binary or invalid UTF-8`), or None."""
-    if not text or text.isspace():
-        return "empty text"
-    head = text[:max_chars]
-    if _SURROGATE.search(text) or len(_JUNK.findall(head)) > JUNK_RATIO * len(head):
-        return "binary or invalid UTF-8"
-    return None
-
-
-def reason_key(reason: str) -> str:
-    """The countable part of a reason: `malformed JSON: <parser message>` counts as `malformed JSON`.
-
-    Scorer reasons keep the scorer's name (`reading_age: non-finite score`, `mine: ValueError`).
-    """
-    head, _, rest = reason.partition(": ")
-    if head in {"malformed JSON", "binary or invalid UTF-8", "missing text field", "text is not a string"}:
-        return head
-    return f"{head}: {rest.partition(': ')[0]}" if rest else head
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:
@@ -95,54 +70,6 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         for f in schema
     ]
     return pa.Table.from_arrays(columns, schema=schema)
-
-
-def _score_one_scorer(scorer: Scorer, texts: list[str]) -> tuple[dict[str, list], list[str | None]]:
-    """Run one scorer on a batch: its columns as lists, and a rejection reason per document (or None).
-
-    A failing batch is retried document by document so one bad document does not sink the batch.
-    """
-    columns = scorer.columns()
-    try:
-        outputs = [_checked(scorer, scorer.score(texts), len(texts))]
-        errors: list[str | None] = [None]
-        groups = [texts]
-    except CurriscaleError:
-        raise
-    except Exception:
-        outputs, errors, groups = [], [], [[text] for text in texts]
-        for text in texts:
-            try:
-                outputs.append(_checked(scorer, scorer.score([text]), 1))
-                errors.append(None)
-            except CurriscaleError:
-                raise
-            except Exception as error:  # a plug-in may raise anything; the reason names it
-                outputs.append(None)
-                errors.append(f"{scorer.name}: {type(error).__name__}: {error}"[:500])
-    values: dict[str, list] = {name: [] for name in columns}
-    reasons: list[str | None] = []
-    for output, error, group in zip(outputs, errors, groups, strict=True):
-        for name in columns:
-            values[name].extend([None] * len(group) if output is None else output[name].tolist())
-        if error is not None:
-            reasons.extend([error] * len(group))
-            continue
-        finite = np.ones(len(group), dtype=bool)
-        for name, dtype in columns.items():
-            if pa.types.is_floating(dtype):
-                finite &= np.isfinite(np.asarray(output[name], dtype=np.float64))
-        reasons.extend(None if ok else f"{scorer.name}: non-finite score" for ok in finite)
-    return values, reasons
-
-
-def _checked(scorer: Scorer, output: dict, rows: int) -> dict:
-    """The scorer's output, after checking it has every declared column at the batch length."""
-    for name in scorer.columns():
-        if name not in output or len(output[name]) != rows:
-            got = "missing" if name not in output else f"{len(output[name])} values"
-            raise CurriscaleError(f"scorer {scorer.name!r}: column {name!r} is {got} for a batch of {rows}")
-    return {name: np.asarray(output[name]) for name in scorer.columns()}
 
 
 class ShardBuffer:
@@ -197,7 +124,7 @@ class ShardBuffer:
         reasons: list[str | None] = [None] * len(valid)
         score_columns: dict[str, pa.Array] = {}
         for scorer in self.scorers:
-            values, scorer_reasons = _score_one_scorer(scorer, texts)
+            values, scorer_reasons = score_with_retries(scorer, texts)
             reasons = [mine or theirs for mine, theirs in zip(reasons, scorer_reasons, strict=True)]
             for name, dtype in scorer.columns().items():
                 score_columns[name] = _to_arrow(

@@ -16,7 +16,6 @@ import pytest
 from typer.testing import CliRunner
 
 from curriscale.builders.score import SlurmSubmission, score_corpus
-from curriscale.builders.score_shard import reason_key, text_problem
 from curriscale.cli.app import app
 from curriscale.errors import CurriscaleError
 from curriscale.scorers.base import Scorer
@@ -209,17 +208,6 @@ def test_invalid_utf8_binary_and_huge_documents(tmp_path):
     assert (
         rejected[0]["reason"].startswith("binary or invalid UTF-8") and rejected[0]["source"] == f"{path}:1"
     )
-
-
-def test_text_problem_and_reason_keys():
-    assert text_problem("", 100) == "empty text"
-    assert text_problem(" \t\n", 100) == "empty text"
-    assert text_problem("\ufffd\ufffd broken", 100) == "binary or invalid UTF-8"
-    assert text_problem("lone \ud800 surrogate", 100) == "binary or invalid UTF-8"
-    assert text_problem("Ünïcödé text, 日本語, tabs\tand\nnewlines", 100) is None
-    assert reason_key("malformed JSON: unexpected character: line 1") == "malformed JSON"
-    assert reason_key("toy: ValueError: no") == "toy: ValueError"
-    assert reason_key("toy: non-finite score") == "toy: non-finite score"
 
 
 def test_rerun_resumes_only_unfinished_tasks_with_identical_bytes(tmp_path):
