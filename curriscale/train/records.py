@@ -1,4 +1,4 @@
-"""The run's tables: `metrics.parquet` (one row per logged step) and `positions.parquet`.
+"""The run's tables: `metrics.parquet` (one row per logged step), `positions.parquet`, `lr.parquet`.
 
 Rows are kept in memory and rewritten atomically at every checkpoint, so the files on disk always
 match the checkpoint. On resume, rows after the checkpoint's step are dropped and recomputed.
@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curriscale.io import atomic_output
+from curriscale.train.schedules import LRSchedule, lr_array
 
 INT_COLUMNS = ("step", "tokens")
 PROGRESS_COLUMNS = ("step", "tokens", "flops", "lr")
@@ -76,3 +77,13 @@ class Records:
         evaluated = [r for r in self.rows if np.isfinite(r.get("eval_loss", np.nan))]
         last = evaluated[-1] if evaluated else (self.rows[-1] if self.rows else {})
         return {k: float(v) for k, v in last.items() if k not in PROGRESS_COLUMNS and np.isfinite(v)}
+
+
+def write_lr_table(path: Path, schedule: LRSchedule) -> None:
+    """`lr.parquet`: `step` (1..total_steps, the update count as in metrics.parquet) and its `lr`."""
+    lrs = lr_array(schedule)
+    table = pa.table(
+        {"step": pa.array(np.arange(1, len(lrs) + 1), pa.int64()), "lr": pa.array(lrs, pa.float64())}
+    )
+    with atomic_output(path) as tmp:
+        pq.write_table(table, tmp)

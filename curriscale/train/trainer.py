@@ -10,6 +10,7 @@ AdamW step. Around it sit the things a scaling grid needs:
   optimizer, RNG and data position, giving the same losses as an uninterrupted run;
 - a non-finite loss stops the run with `CurriscaleError` before anything is saved, so the last
   checkpoint on disk is the last good one;
+- `lr.parquet` has the learning rate of every step, for the LR-annealing scaling law;
 - `done.json` marks a finished run: a rerun returns its result immediately.
 """
 
@@ -34,7 +35,7 @@ from curriscale.train.data import Batches, SourceFactory, manifest_source
 from curriscale.train.evaluate import EvalSet, evaluate
 from curriscale.train.growth import grow_model
 from curriscale.train.model import GPT, GPTConfig
-from curriscale.train.records import Records
+from curriscale.train.records import Records, write_lr_table
 from curriscale.train.schedules import LRSchedule
 from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
 
@@ -177,6 +178,9 @@ def train(
             "lr_schedule_params": schedule.to_dict(),
         },
     )
+    # Every step's learning rate (step k = the k-th update, as in metrics.parquet): the LR-annealing
+    # law sums it over all steps, and train rows are logged only every `log_every` steps.
+    write_lr_table(run_dir / "lr.parquet", schedule)
 
     step = 0
     records = Records(run_dir)

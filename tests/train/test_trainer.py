@@ -95,6 +95,10 @@ def test_run_directory_format(task, tmp_path):
     positions = pq.read_table(run / "positions.parquet").to_pandas()
     assert set(positions["step"]) == set(evaluated["step"]) and positions["position"].min() == 0
     assert (run / "checkpoint" / "model.safetensors").is_file() and (run / "done.json").is_file()
+    lrs = pq.read_table(run / "lr.parquet").to_pandas()
+    assert lrs["step"].tolist() == list(range(1, 41))
+    logged = table.set_index("step")["lr"]
+    np.testing.assert_allclose(lrs.set_index("step").loc[logged.index, "lr"], logged)
     assert result.final_eval_loss == pytest.approx(evaluated["eval_loss"].iloc[-1])
 
 
