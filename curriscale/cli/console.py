@@ -27,7 +27,7 @@ def info(message: str) -> None:
 
 def error(message: str) -> None:
     """Print a one-line error to stderr."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def progress() -> Progress:
