@@ -52,10 +52,13 @@ def score(
         {"partition": slurm_partition, "time": slurm_time} if executor == "slurm" and slurm_partition else {}
     )
     with console.progress() as bar:
-        task = bar.add_task("scoring documents", total=None)
+        tasks_shown: list = []  # the bar appears with the first report, not before input checks pass
 
         def on_progress(done: int, expected: int) -> None:
-            bar.update(task, completed=done, total=max(expected, done))  # expected is a line-count estimate
+            if not tasks_shown:
+                tasks_shown.append(bar.add_task("scoring documents", total=None))
+            # expected is a line-count estimate; the last report sets it to the true count
+            bar.update(tasks_shown[0], completed=done, total=max(expected, done))
 
         result = score_corpus(
             inputs,
