@@ -102,67 +102,53 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
     """Each section: id, title, text lines, figures (PNG bytes) and tables."""
     fits, comparison, critical = docs["fits"], docs["comparison"], docs["critical_points"]
     annealing_png = plots.annealing_fit(grid, fits)
+    no_annealing = [] if annealing_png else ["No run logs learning rate and training loss over enough steps."]
+    skipped = f"Skipped (unfinished): {', '.join(grid.skipped) or 'none'}."
     return [
-        {"id": "summary", "title": "Summary", "text": summary.splitlines(), "figures": [], "tables": []},
-        {
-            "id": "comparison",
-            "title": f"Curriculum vs static mix ({comparison['baseline']})",
-            "text": ["Differences are curriculum - static mix over seed means; intervals resample seeds."],
-            "figures": [],
-            "tables": [_comparison_table(comparison), _level_table(comparison)],
-        },
-        {
-            "id": "speedup",
-            "title": "Speedup vs size",
-            "text": [],
-            "figures": [plots.speedup_vs_size(grid, comparison)],
-            "tables": [_crossover_table(comparison), _interaction_table(comparison)],
-        },
-        {
-            "id": "loss-curves",
-            "title": "Loss curves per cell",
-            "text": [],
-            "figures": [plots.loss_curves(grid)],
-            "tables": [],
-        },
-        {
-            "id": "scaling",
-            "title": "Scaling laws",
-            "text": ["Bands: 95% bootstrap band of each fitted curve."],
-            "figures": [plots.scaling_curves(grid, fits)],
-            "tables": [_scaling_table(fits)],
-        },
-        {
-            "id": "critical",
-            "title": "Critical points",
-            "text": ["Solid: BNSL break; dotted: steepest step."],
-            "figures": [plots.critical_points(grid, critical)],
-            "tables": [_critical_table(critical), _threshold_table(critical)],
-        },
-        {
-            "id": "annealing",
-            "title": "LR-annealing law fit vs data",
-            "text": []
-            if annealing_png
-            else ["No run logs learning rate and training loss over enough steps."],
-            "figures": [annealing_png] if annealing_png else [],
-            "tables": [_annealing_table(fits)],
-        },
-        {
-            "id": "per-seed",
-            "title": "Per-seed results",
-            "text": [],
-            "figures": [],
-            "tables": [_per_seed_table(comparison)],
-        },
-        {
-            "id": "runs",
-            "title": "Runs",
-            "text": [f"Skipped (unfinished): {', '.join(grid.skipped) or 'none'}."],
-            "figures": [],
-            "tables": [_runs_table(grid)],
-        },
+        _section("summary", "Summary", summary.splitlines()),
+        _section(
+            "comparison",
+            f"Curriculum vs static mix ({comparison['baseline']})",
+            ["Differences are curriculum - static mix over seed means; intervals resample seeds."],
+            tables=[_comparison_table(comparison), _level_table(comparison)],
+        ),
+        _section(
+            "speedup",
+            "Speedup vs size",
+            figures=[plots.speedup_vs_size(grid, comparison)],
+            tables=[_crossover_table(comparison), _interaction_table(comparison)],
+        ),
+        _section("loss-curves", "Loss curves per cell", figures=[plots.loss_curves(grid)]),
+        _section(
+            "scaling",
+            "Scaling laws",
+            ["Bands: 95% bootstrap band of each fitted curve."],
+            figures=[plots.scaling_curves(grid, fits)],
+            tables=[_scaling_table(fits)],
+        ),
+        _section(
+            "critical",
+            "Critical points",
+            ["Solid: BNSL break; dotted: steepest step."],
+            figures=[plots.critical_points(grid, critical)],
+            tables=[_critical_table(critical), _threshold_table(critical)],
+        ),
+        _section(
+            "annealing",
+            "LR-annealing law fit vs data",
+            no_annealing,
+            figures=[annealing_png] if annealing_png else [],
+            tables=[_annealing_table(fits)],
+        ),
+        _section("per-seed", "Per-seed results", tables=[_per_seed_table(comparison)]),
+        _section("runs", "Runs", [skipped], tables=[_runs_table(grid)]),
     ]
+
+
+def _section(
+    id_: str, title: str, text: list[str] = (), figures: list[bytes] = (), tables: list = ()
+) -> dict:
+    return {"id": id_, "title": title, "text": list(text), "figures": list(figures), "tables": list(tables)}
 
 
 def _comparison_table(comparison: dict) -> Table:
