@@ -14,12 +14,10 @@ import json
 from pathlib import Path
 
 from curriscale.errors import CurriscaleError
-from curriscale.fit import plots
+from curriscale.fit import plots, report_tables
 from curriscale.fit.grid_fit import fit_grid
 from curriscale.fit.runs import Grid, load_grid
 from curriscale.io import atomic_write_text
-
-Table = tuple[list[str], list[list[str]]]
 
 
 def write_report(
@@ -110,13 +108,13 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             "comparison",
             f"Curriculum vs static mix ({comparison['baseline']})",
             ["Differences are curriculum - static mix over seed means; intervals resample seeds."],
-            tables=[_comparison_table(comparison), _level_table(comparison)],
+            tables=[report_tables.comparison_table(comparison), report_tables.level_table(comparison)],
         ),
         _section(
             "speedup",
             "Speedup vs size",
             figures=[plots.speedup_vs_size(grid, comparison)],
-            tables=[_crossover_table(comparison), _interaction_table(comparison)],
+            tables=[report_tables.crossover_table(comparison), report_tables.interaction_table(comparison)],
         ),
         _section("loss-curves", "Loss curves per cell", figures=[plots.loss_curves(grid)]),
         _section(
@@ -124,24 +122,24 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             "Scaling laws",
             ["Bands: 95% bootstrap band of each fitted curve."],
             figures=[plots.scaling_curves(grid, fits)],
-            tables=[_scaling_table(fits)],
+            tables=[report_tables.scaling_table(fits)],
         ),
         _section(
             "critical",
             "Critical points",
             ["Solid: BNSL break; dotted: steepest step."],
             figures=[plots.critical_points(grid, critical)],
-            tables=[_critical_table(critical), _threshold_table(critical)],
+            tables=[report_tables.critical_table(critical), report_tables.threshold_table(critical)],
         ),
         _section(
             "annealing",
             "LR-annealing law fit vs data",
             no_annealing,
             figures=[annealing_png] if annealing_png else [],
-            tables=[_annealing_table(fits)],
+            tables=[report_tables.annealing_table(fits)],
         ),
-        _section("per-seed", "Per-seed results", tables=[_per_seed_table(comparison)]),
-        _section("runs", "Runs", [skipped], tables=[_runs_table(grid)]),
+        _section("per-seed", "Per-seed results", tables=[report_tables.per_seed_table(comparison)]),
+        _section("runs", "Runs", [skipped], tables=[report_tables.runs_table(grid)]),
     ]
 
 
@@ -149,169 +147,6 @@ def _section(
     id_: str, title: str, text: list[str] = (), figures: list[bytes] = (), tables: list = ()
 ) -> dict:
     return {"id": id_, "title": title, "text": list(text), "figures": list(figures), "tables": list(tables)}
-
-
-def _comparison_table(comparison: dict) -> Table:
-    metrics = ["eval_loss", "ood_eval_loss", "mean_accuracy", "ood_mean_accuracy"]
-    headers = ["curriculum", "LR", "size", "seeds", "speedup [95% CI]"] + [f"Δ {m}" for m in metrics]
-    rows = [
-        [
-            c["curriculum"],
-            c["lr_schedule"],
-            plots.human(c["non_embedding_params"]),
-            str(c["n_seeds"]),
-            _with_ci(c["speedup"], c["speedup_ci"]),
-        ]
-        + [
-            _with_ci(c["effects"][m]["diff"], c["effects"][m]["ci"]) if m in c["effects"] else "-"
-            for m in metrics
-        ]
-        for c in comparison["cells"]
-    ]
-    return headers, rows
-
-
-def _level_table(comparison: dict) -> Table:
-    headers = ["curriculum", "LR", "size", "metric", "curriculum mean", "static mean", "Δ [95% CI]"]
-    rows = [
-        [
-            c["curriculum"],
-            c["lr_schedule"],
-            plots.human(c["non_embedding_params"]),
-            metric,
-            _fmt(e["curriculum"]),
-            _fmt(e["baseline"]),
-            _with_ci(e["diff"], e["ci"]),
-        ]
-        for c in comparison["cells"]
-        for metric, e in sorted(c["effects"].items())
-        if metric.startswith(("accuracy_level_", "examples_seen_level_"))
-    ]
-    return headers, rows
-
-
-def _crossover_table(comparison: dict) -> Table:
-    def sizes(values: list) -> str:
-        return ", ".join(plots.human(v) for v in values) or "none"
-
-    rows = [
-        [r["curriculum"], r["lr_schedule"], sizes(r["eval_loss_crossover"]), sizes(r["speedup_crossover"])]
-        for r in comparison["crossover"]
-    ]
-    return ["curriculum", "LR", "final-loss crossover", "speedup crossover"], rows
-
-
-def _interaction_table(comparison: dict) -> Table:
-    headers = ["curriculum", "size", "LR vs reference", "Δ final-loss effect", "Δ log speedup"]
-    rows = [
-        [
-            r["curriculum"],
-            plots.human(r["non_embedding_params"]),
-            f"{r['lr_schedule']} vs {r['reference']}",
-            _with_ci(r["eval_loss_change"], r["eval_loss_change_ci"]),
-            _with_ci(r["log_speedup_change"], r["log_speedup_change_ci"]),
-        ]
-        for r in comparison["lr_interaction"]
-    ]
-    return headers, rows
-
-
-def _scaling_table(fits: dict) -> Table:
-    headers = ["curriculum", "LR", "metric", "E", "A", "alpha", "fit error", "held-out error", "converged"]
-    rows = []
-    for r in fits["scaling"]:
-        fit = r["fit"]
-        if "params" not in fit:
-            rows.append([r["curriculum"], r["lr_schedule"], r["metric"], fit["skipped"], "", "", "", "", ""])
-            continue
-        params = [_with_ci(fit["params"][p], fit["ci"].get(p)) for p in ("E", "A", "alpha")]
-        m = fit["metrics"]
-        rows.append(
-            [
-                r["curriculum"],
-                r["lr_schedule"],
-                r["metric"],
-                *params,
-                _fmt(m["fit_error"]),
-                _fmt(m.get("heldout_error")),
-                str(m["converged"]),
-            ]
-        )
-    return headers, rows
-
-
-def _critical_table(critical: dict) -> Table:
-    headers = ["curriculum", "LR", "level", "quantity", "steepest step", "BNSL break [95% CI]"]
-    rows = []
-    for e in critical["critical_sizes"]:
-        fit = e["bnsl"]
-        if "breaks" in fit and fit["breaks"]:
-            ci = [plots.human(v) for v in fit["ci"]["d1"]] if "d1" in fit.get("ci", {}) else None
-            brk = plots.human(fit["breaks"][0]) + (f" [{ci[0]}, {ci[1]}]" if ci else "")
-        else:
-            brk = fit.get("skipped", "no break")
-        step = plots.human(e["steepest_step"]) if e["steepest_step"] else "-"
-        rows.append([e["curriculum"], e["lr_schedule"], str(e["level"]), e["quantity"], step, brk])
-    return headers, rows
-
-
-def _threshold_table(critical: dict) -> Table:
-    headers = ["curriculum", "LR", "level", "size", "threshold", "step", "tokens", "seeds reaching"]
-    rows = [
-        [
-            r["curriculum"],
-            r["lr_schedule"],
-            str(r["level"]),
-            plots.human(r["non_embedding_params"]),
-            _fmt(r["threshold"]),
-            _fmt(r["step"]),
-            _fmt(r["tokens"]),
-            f"{r['reached']}/{r['n_seeds']}",
-        ]
-        for r in critical["threshold_steps"]
-    ]
-    return headers, rows
-
-
-def _annealing_table(fits: dict) -> Table:
-    headers = ["curriculum", "size", "runs", "L0", "A", "C", "alpha", "lam", "fit error"]
-    rows = []
-    for e in fits["lr_annealing"]:
-        fit = e["fit"]
-        values = (
-            [_fmt(fit["params"][p]) for p in ("L0", "A", "C", "alpha", "lam")]
-            if "params" in fit
-            else [fit["skipped"], "", "", "", ""]
-        )
-        error = _fmt(fit["metrics"]["fit_error"]) if "metrics" in fit else ""
-        rows.append(
-            [e["curriculum"], plots.human(e["non_embedding_params"]), ", ".join(e["runs"]), *values, error]
-        )
-    return headers, rows
-
-
-def _per_seed_table(comparison: dict) -> Table:
-    headers = ["curriculum", "LR", "size", "seed", "eval loss", "static eval loss", "Δ", "speedup"]
-    rows = [
-        [
-            r["curriculum"],
-            r["lr_schedule"],
-            str(r["size"]),
-            str(r["seed"]),
-            _fmt(r["eval_loss"]),
-            _fmt(r["baseline_eval_loss"]),
-            _fmt(r["diff"]),
-            _fmt(r["speedup"]),
-        ]
-        for r in comparison["per_seed"]
-    ]
-    return headers, rows
-
-
-def _runs_table(grid: Grid) -> Table:
-    columns = ["run", "curriculum", "size", "lr_schedule", "seed", "non_embedding_params", "eval_loss"]
-    columns += [c for c in ("mean_accuracy", "ood_eval_loss") if c in grid.runs]
-    return columns, [[_fmt(v) for v in row] for row in grid.runs[columns].itertuples(index=False)]
 
 
 def _html(grid: Grid, sections: list[dict]) -> str:
@@ -354,22 +189,6 @@ def _markdown(grid: Grid, sections: list[dict]) -> str:
                 lines += ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |" for row in rows]
                 lines.append("")
     return "\n".join(lines)
-
-
-def _with_ci(value, ci) -> str:
-    if value is None:
-        return "-"
-    if not ci or None in ci:
-        return _fmt(value)
-    return f"{_fmt(value)} [{_fmt(ci[0])}, {_fmt(ci[1])}]"
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
 
 
 def _num(value) -> float:
