@@ -95,8 +95,15 @@ def compare_grid(grid: Grid, baseline: str | None = None, n_boot: int = 1000, se
 
     Returns:
         A JSON-ready dict with `baseline`, `cells` (one per curriculum x size x LR schedule),
-        `per_seed`, `crossover` and `lr_interaction` (see the module docstring).
+        `per_seed`, `crossover` and `lr_interaction` (see the module docstring); for a grid of one
+        curriculum, empty lists, no baseline and a `note`.
     """
+    names = sorted(grid.runs["curriculum"].unique())
+    if len(names) == 1 and baseline in (None, names[0]):
+        # Nothing to compare; the grid's other fits still stand.
+        return {"baseline": None, "note": f"the grid has one curriculum ({names[0]!r}): nothing to compare",
+                "ci_level": CI_LEVEL, "n_boot": n_boot, "cells": [], "per_seed": [], "crossover": [],
+                "lr_interaction": []}  # fmt: skip
     base_name = find_baseline(grid, baseline)
     rng = np.random.default_rng(seed)
     metrics = [m for m in _COMPARED if m in grid.runs] + [

@@ -121,7 +121,8 @@ def speedup_vs_size(grid: Grid, comparison: dict) -> bytes:
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set(title=f"speedup over {comparison['baseline']}", xlabel="non-embedding params")
     _log(ax, "xy")
-    ax.legend(fontsize=7)
+    if arms:
+        ax.legend(fontsize=7)
     return _png(fig)
 
 

@@ -72,7 +72,8 @@ def recommend(fits_dir: str | Path, size: float, out: str | Path) -> dict:
 
 def decide(fits: dict, comparison: dict, size: float) -> dict:
     """The recommendation at `size` from the fits' and comparison's JSON (see the module docstring)."""
-    baseline = comparison["baseline"]
+    # A grid of one curriculum has no baseline: that curriculum is the only candidate.
+    baseline = comparison["baseline"] or next(iter(fits["curricula"]))
     predicted = {
         (row["curriculum"], row["lr_schedule"]): predict_power(row["fit"], size)
         for row in fits["scaling"]
@@ -95,7 +96,7 @@ def decide(fits: dict, comparison: dict, size: float) -> dict:
     return {
         "size": size,
         "curriculum": chosen,
-        "no_curriculum": chosen == baseline,
+        "no_curriculum": chosen == comparison["baseline"],
         "baseline": baseline,
         "lr_schedule": min(arms, key=arms.get) if arms else None,
         "predicted_eval_loss": {f"{n}/{lr}": v for (n, lr), v in sorted(predicted.items())},

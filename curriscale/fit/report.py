@@ -54,7 +54,12 @@ def write_report(
 
 
 def summarise(comparison: dict) -> str:
-    """Three lines: the headline at the largest size, the crossover, and the win/loss count."""
+    """Three lines: the headline at the largest size, the crossover, and the win/loss count.
+
+    A grid of one curriculum gets one line saying there is nothing to compare.
+    """
+    if not comparison["cells"]:
+        return f"No curriculum comparison: {comparison['note']}."
     cells, base = comparison["cells"], comparison["baseline"]
     largest = max(c["non_embedding_params"] for c in cells)
     top = max((c for c in cells if c["non_embedding_params"] == largest), key=lambda c: _num(c["speedup"]))
@@ -106,7 +111,7 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
         _section("summary", "Summary", summary.splitlines()),
         _section(
             "comparison",
-            f"Curriculum vs static mix ({comparison['baseline']})",
+            f"Curriculum vs static mix ({comparison['baseline'] or 'none'})",
             ["Differences are curriculum - static mix over seed means; intervals resample seeds."],
             tables=[report_tables.comparison_table(comparison), report_tables.level_table(comparison)],
         ),

@@ -8,6 +8,8 @@ import pytest
 from grid_factory import ALPHA, BETA, BUDGET, B, E, base_loss, write_grid
 
 from curriscale.fit.grid_fit import annealing_data, chinchilla_fits, fit_grid, scaling_fits
+from curriscale.fit.recommend import recommend
+from curriscale.fit.report import write_report
 from curriscale.fit.runs import load_grid
 
 SIZES = (12e3, 25e3, 50e3, 100e3, 200e3)
@@ -88,3 +90,15 @@ def test_fit_grid_writes_strict_json(tmp_path):
     # Threshold steps never reached are null in JSON (NaN in the table).
     steps = documents["critical_points"]["threshold_steps"]
     assert any(row["step"] is None for row in steps) and any(row["step"] is not None for row in steps)
+
+
+def test_grid_of_one_curriculum_is_fitted_reported_and_recommended(tmp_path):
+    runs = write_grid(
+        tmp_path / "runs", sizes=SIZES[:3], seeds=(0, 1), curricula={"ladder": "linear"}, steps=20
+    )
+    summary = write_report(runs, tmp_path / "report", bootstrap=5, annealing=False)
+    assert summary == "No curriculum comparison: the grid has one curriculum ('ladder'): nothing to compare."
+    fits = json.loads((tmp_path / "report" / "fits" / "fits.json").read_text())
+    assert fits["baseline"] is None and "params" in fits["scaling"][0]["fit"]
+    decision = recommend(tmp_path / "report" / "fits", 1e5, tmp_path / "rec.json")["recommendation"]
+    assert decision["curriculum"] == "ladder" and not decision["no_curriculum"]
