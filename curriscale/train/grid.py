@@ -48,8 +48,9 @@ import yaml
 from datatrove.pipeline.base import PipelineStep
 
 from curriscale.errors import CurriscaleError
-from curriscale.io import atomic_output, atomic_write_json
-from curriscale.train.config import RunResult, TrainConfig
+from curriscale.io import atomic_write_json
+from curriscale.train.config import TrainConfig
+from curriscale.train.grid_index import write_index
 from curriscale.train.growth import grown_config
 from curriscale.train.model import GPTConfig
 from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
@@ -290,42 +291,3 @@ def _watch_done(cells: list[Cell], on_progress: Callable[[int, int], None], ever
         stop.set()
         thread.join()
         on_progress(sum((Path(c.config.out) / "done.json").exists() for c in cells), len(cells))
-
-
-def write_index(cells: list[Cell], out_dir: Path) -> pa.Table:
-    """`out_dir/runs.parquet`: one row per cell with its final metrics and status."""
-    rows = []
-    for cell in (c for c in cells if c.indexed):
-        run_dir = Path(cell.config.out)
-        config = (
-            json.loads((run_dir / "config.json").read_text()) if (run_dir / "config.json").exists() else {}
-        )
-        done = (run_dir / "done.json").exists()
-        result = RunResult.load(run_dir) if done else None
-        status = "done" if done else "failed" if (run_dir / "error.json").exists() else "pending"
-        rows.append(
-            {
-                "cell": cell.name,
-                "run_dir": str(run_dir.relative_to(out_dir)),
-                "size": cell.size,
-                "curriculum": cell.curriculum,
-                "lr_schedule": cell.lr_schedule,
-                "seed": cell.seed,
-                "n_params": config.get("n_params"),
-                "non_embedding_params": config.get("non_embedding_params"),
-                "budget_tokens": config.get("budget_tokens"),
-                "final_eval_loss": result.final_eval_loss if result else None,
-                "final_mean_accuracy": result.final_mean_accuracy if result else None,
-                "status": status,
-            }
-        )
-    schema = pa.schema(
-        [("cell", pa.string()), ("run_dir", pa.string()), ("size", pa.string()), ("curriculum", pa.string()),
-         ("lr_schedule", pa.string()), ("seed", pa.int64()), ("n_params", pa.int64()),
-         ("non_embedding_params", pa.int64()), ("budget_tokens", pa.int64()), ("final_eval_loss", pa.float64()),
-         ("final_mean_accuracy", pa.float64()), ("status", pa.string())]
-    )  # fmt: skip
-    table = pa.Table.from_pylist(rows, schema=schema)
-    with atomic_output(out_dir / "runs.parquet") as tmp:
-        pq.write_table(table, tmp)
-    return table

@@ -241,9 +241,11 @@ def train(
         }
         if step in checkpoints:
             metrics, positions = _evaluate_all(model, eval_set, ood_set)
-            if not all(np.isfinite(v) for k, v in metrics.items() if "loss" in k):
+            finite = all(np.isfinite(v) for k, v in metrics.items() if "loss" in k)
+            if not finite or not all(torch.isfinite(p).all() for p in model.parameters()):
                 raise CurriscaleError(
-                    f"{run_dir}: non-finite eval loss at step {step}; stopped, last good checkpoint kept"
+                    f"{run_dir}: non-finite weights or eval loss at step {step}; stopped. "
+                    f"The last good checkpoint is {checkpoint_dir(run_dir) or 'none (no checkpoint yet)'}"
                 )
             records.add({**row, "train_loss": loss_sum / loss_count, **metrics}, positions)
             loss_sum, loss_count = 0.0, 0
