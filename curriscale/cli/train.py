@@ -30,7 +30,8 @@ def train(
         str | None, typer.Option(help="Out-of-distribution eval set (metrics prefixed ood_).")
     ] = None,
     tokenizer: Annotated[
-        str | None, typer.Option(help="tokenizer.json shared by a grid; default plain bytes.")
+        str | None,
+        typer.Option(help="bytes (default), bpe:<vocab> trained on the manifest, or a tokenizer.json."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the model init and the data stream.")] = 0,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-3,

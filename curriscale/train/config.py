@@ -22,7 +22,7 @@ class TrainConfig:
         lr: peak learning rate.
         budget_tokens: training tokens; or give `budget_flops` (converted with flops_per_token).
         eval_path / ood_path: fixed eval sets (JSONL/Parquet); OOD metrics are prefixed `ood_`.
-        tokenizer: a `tokenizer.json` shared by a grid; None = plain bytes.
+        tokenizer: "bytes" (default), "bpe:<vocab>" (trained on the manifest), or a tokenizer.json path.
         answer_loss_weight: multiplier on answer tokens' loss (needs a source that yields answer
             masks). The prototype found x5 lifts every size and erases size effects: keep 1 unless
             that is what you study.

@@ -10,7 +10,7 @@ A grid file (YAML) names the axes and the budget rule:
     lr: {s0: 1.0e-2, s1: 6.0e-3}   # one value, or one per size (the prototype: tune LR per size)
     eval: spectrum/eval.jsonl
     ood: spectrum/ood.jsonl
-    tokenizer: bytes               # or a tokenizer.json, or {vocab_size: 512} to train one BPE
+    tokenizer: bytes               # or bpe:512 (one BPE trained on the manifests), or a tokenizer.json
     train: {batch_size: 16, seq_len: 128, n_evals: 8}   # any other TrainConfig field
     growth: [{from: s1, grow: depth, at: 0.5}]          # optional: grown vs fresh at equal compute
 
@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import yaml
 from datatrove.pipeline.base import PipelineStep
 
@@ -53,7 +52,7 @@ from curriscale.train.config import TrainConfig
 from curriscale.train.grid_index import write_index
 from curriscale.train.growth import grown_config
 from curriscale.train.model import GPTConfig
-from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
+from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, tokenizer_from_spec
 
 EXECUTORS = ("local", "slurm", "ray")
 
@@ -96,24 +95,10 @@ def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
 def grid_tokenizer(grid: dict, base: Path, out_dir: Path) -> Path:
     """The one tokenizer of the grid, written to `out_dir/tokenizer.json` on first use."""
     target = out_dir / "tokenizer.json"
-    spec = grid.get("tokenizer", "bytes")
-    if target.exists():
-        return target
-    if spec == "bytes":
-        save_tokenizer(train_tokenizer([], vocab_size=257), target)
-    elif isinstance(spec, dict) and "vocab_size" in spec:
-        from curriscale.curricula.manifest import load_manifest
-
-        texts = []
-        for manifest_path in grid["manifests"].values():
-            manifest = load_manifest(base / manifest_path)
-            for tier in range(len(manifest.tiers)):
-                for file in manifest.tier_files(tier):
-                    texts.extend(pq.read_table(file, columns=["text"]).column("text").to_pylist())
-        save_tokenizer(train_tokenizer(texts, int(spec["vocab_size"])), target)
-    else:
-        load_tokenizer(base / spec)  # validate
-        target.write_bytes((base / spec).read_bytes())
+    if not target.exists():
+        spec = str(grid.get("tokenizer", "bytes"))
+        spec = spec if spec == "bytes" or spec.startswith("bpe:") else str(base / spec)
+        save_tokenizer(tokenizer_from_spec(spec, [base / m for m in grid["manifests"].values()]), target)
     return target
 
 

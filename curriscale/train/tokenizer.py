@@ -6,13 +6,14 @@ code path. Token 0 is `<|endoftext|>`, which separates documents in packed seque
 every evaluation sequence.
 
 Training is deterministic for the same texts and vocabulary size, but it is done once per grid and
-then reused by path, so all cells see identical token ids.
+then reused by path, so all cells see identical token ids. A tokenizer is named by a spec: "bytes",
+"bpe:<vocab size>" (trained on the manifests' tier text), or the path of a tokenizer.json.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -44,6 +45,32 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> Tokenizer:
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
     return tokenizer
+
+
+def manifest_texts(manifests: Iterable[str | Path]) -> Iterator[str]:
+    """Every document text of the manifests' tiers (streamed file by file), to train a BPE on."""
+    import pyarrow.parquet as pq
+
+    from curriscale.curricula.manifest import load_manifest
+
+    for path in manifests:
+        manifest = load_manifest(path)
+        for tier in range(len(manifest.tiers)):
+            for file in manifest.tier_files(tier):
+                yield from pq.read_table(file, columns=["text"]).column("text").to_pylist()
+
+
+def tokenizer_from_spec(spec: str, manifests: Iterable[str | Path]) -> Tokenizer:
+    """Build the tokenizer a spec names: "bytes", "bpe:<vocab_size>" (trained on the manifests), or a path."""
+    if spec == "bytes":
+        return train_tokenizer([], vocab_size=BYTE_ALPHABET + 1)
+    if spec.startswith("bpe:"):
+        try:
+            vocab_size = int(spec[4:])
+        except ValueError as error:
+            raise CurriscaleError(f"tokenizer {spec!r}: write bpe:<vocab size>, e.g. bpe:512") from error
+        return train_tokenizer(manifest_texts(manifests), vocab_size)
+    return load_tokenizer(spec)
 
 
 def save_tokenizer(tokenizer: Tokenizer, path: str | Path) -> None:

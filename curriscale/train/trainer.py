@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,7 @@ from curriscale.train.growth import grow_model
 from curriscale.train.model import GPT, GPTConfig
 from curriscale.train.records import Records, write_lr_table
 from curriscale.train.schedules import LRSchedule
-from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, train_tokenizer
+from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, tokenizer_from_spec
 
 
 def eval_steps(total_steps: int, n_evals: int, spacing: str) -> list[int]:
@@ -50,14 +49,10 @@ def eval_steps(total_steps: int, n_evals: int, spacing: str) -> list[int]:
 
 
 def _run_tokenizer(config: TrainConfig, run_dir: Path):
-    """The run's tokenizer, copied into the run directory on first use so a resume reads the same one."""
+    """The run's tokenizer, written into the run directory on first use so a resume reads the same one."""
     own = run_dir / "tokenizer.json"
     if not own.exists():
-        if config.tokenizer:
-            load_tokenizer(config.tokenizer)  # validate before copying
-            shutil.copyfile(config.tokenizer, own)
-        else:  # plain bytes: no merges to learn, so no text is needed
-            save_tokenizer(train_tokenizer([], vocab_size=257), own)
+        save_tokenizer(tokenizer_from_spec(config.tokenizer or "bytes", [config.manifest]), own)
     return load_tokenizer(own)
 
 

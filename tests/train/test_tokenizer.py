@@ -33,3 +33,21 @@ def test_bad_tokenizer_files_name_the_path(tmp_path):
         load_tokenizer(tmp_path / "bad.json")
     with pytest.raises(CurriscaleError, match="vocab_size=100"):
         train_tokenizer(TEXTS, 100)
+
+
+def test_specs_name_bytes_a_bpe_on_the_manifest_or_a_file(tmp_path):
+    from train_task import write_task_manifest
+
+    from curriscale.train.tokenizer import tokenizer_from_spec
+
+    manifest = write_task_manifest(tmp_path / "cur", docs_per_level=100)
+    assert tokenizer_from_spec("bytes", []).get_vocab_size() == 257
+    bpe = tokenizer_from_spec("bpe:300", [manifest])
+    assert bpe.get_vocab_size() > 257
+    assert len(bpe.encode("capital fr: paris").ids) < len(
+        "capital fr: paris"
+    )  # merges learned from tier text
+    save_tokenizer(bpe, tmp_path / "tok.json")
+    assert tokenizer_from_spec(str(tmp_path / "tok.json"), []).to_str() == bpe.to_str()
+    with pytest.raises(CurriscaleError, match="bpe:<vocab size>"):
+        tokenizer_from_spec("bpe:many", [manifest])
