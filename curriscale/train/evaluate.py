@@ -54,6 +54,7 @@ class EvalSet:
     sequences: list[np.ndarray]  # [eos] + tokens, at most seq_len + 1 ids
     answer_masks: list[np.ndarray]  # over targets (sequence[1:]); all False for non-questions
     groups: np.ndarray  # group id per document (level or tier), -1 when absent
+    questions_cut: int = 0  # questions whose answer fell beyond seq_len (scored as plain text)
 
     @classmethod
     def load(cls, path: str | Path, tokenizer, seq_len: int) -> EvalSet:
@@ -64,7 +65,7 @@ class EvalSet:
         group_name = next((c for c in ("level", "tier") if c in table.column_names), None)
         groups = table.column(group_name).to_pylist() if group_name else [None] * n
         encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
-        sequences, masks = [], []
+        sequences, masks, cut = [], [], 0
         for row, (text, prompt, encoding) in enumerate(zip(texts, prompts, encodings, strict=True)):
             ids = np.array([eos_id(tokenizer), *encoding.ids], dtype=np.int64)
             ends = np.array([end for _, end in encoding.offsets], dtype=np.int64)
@@ -77,11 +78,12 @@ class EvalSet:
                 mask = np.zeros(len(ends), dtype=bool)
             if len(ids) > seq_len + 1:
                 # A question whose answer is cut off cannot be checked: count it as plain text.
+                cut += bool(mask[seq_len:].any())
                 ids, mask = ids[: seq_len + 1], mask[:seq_len] & ~mask[seq_len:].any()
             sequences.append(ids)
             masks.append(mask)
         group_ids = np.array([-1 if g is None else int(g) for g in groups], dtype=np.int64)
-        return cls(sequences, masks, group_ids)
+        return cls(sequences, masks, group_ids, cut)
 
     def __len__(self) -> int:
         return len(self.sequences)

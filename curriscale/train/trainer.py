@@ -171,6 +171,10 @@ def train(
             "start_tokens": start_tokens,
             "tokenizer": "tokenizer.json",
             "lr_schedule_params": schedule.to_dict(),
+            # Questions longer than seq_len have no accuracy; a non-zero count means a bigger
+            # seq_len or a BPE tokenizer is needed to measure every level.
+            "eval_questions_cut": eval_set.questions_cut if eval_set else 0,
+            "ood_questions_cut": ood_set.questions_cut if ood_set else 0,
         },
     )
     # Every step's learning rate (step k = the k-th update, as in metrics.parquet): the LR-annealing

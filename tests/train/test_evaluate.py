@@ -74,6 +74,7 @@ def test_ood_prefix_and_truncation(eval_file):
     eval_set = EvalSet.load(eval_file, train_tokenizer([], 257), seq_len=13)
     assert max(len(s) for s in eval_set.sequences) == 14
     assert [int(m.sum()) for m in eval_set.answer_masks] == [0, 0, 3, 3, 0]
+    assert eval_set.questions_cut == 2
     metrics, _ = evaluate(Oracle(eval_set, spoil=set(), vocab=257), eval_set, prefix="ood_")
     assert set(metrics) >= {"ood_eval_loss", "ood_accuracy_level_2", "ood_mean_accuracy"}
     assert "ood_accuracy_level_1" not in metrics and metrics["ood_mean_accuracy"] == 1.0
