@@ -117,7 +117,7 @@ def run_demo(out: str | Path, plan: DemoPlan, on_step: Step | None = None) -> De
         "budget": {"tokens": plan.budget_tokens},
         "eval": "data/eval.jsonl",
         "ood": "data/ood.jsonl",
-        "tokenizer": {"vocab_size": plan.vocab_size},
+        "tokenizer": f"bpe:{plan.vocab_size}",
     }
     atomic_write_text(out / "grid.yaml", yaml.safe_dump(grid, sort_keys=False))
     runs = out / "runs"
@@ -132,5 +132,5 @@ def run_demo(out: str | Path, plan: DemoPlan, on_step: Step | None = None) -> De
         report=out / "report.html",
         fits=out / "fits" / "fits.json",
         manifests=manifests,
-        summary=summary,
+        summary=summary.splitlines(),
     )
