@@ -43,16 +43,19 @@ class DemoPlan:
 
     @classmethod
     def quick(cls) -> DemoPlan:
-        return cls(docs_per_level=1000, eval_per_level=100, sizes=["s1", "s2", "s3"], budget_tokens=300_000, seeds=[0])
+        # Four sizes: a power law has three parameters, so three sizes would leave nothing to fit.
+        return cls(
+            docs_per_level=1000, eval_per_level=100, sizes=["s0", "s1", "s2", "s3"], budget_tokens=300_000, seeds=[0]
+        )
 
     @classmethod
     def full(cls) -> DemoPlan:
         return cls(
-            docs_per_level=5000,
+            docs_per_level=4000,
             eval_per_level=200,
             sizes=["s1", "s2", "s3", "s4", "s5"],
-            budget_tokens=1_500_000,
-            seeds=[0, 1, 2],
+            budget_tokens=800_000,
+            seeds=[0, 1],
         )
 
 

@@ -12,7 +12,7 @@ whose manifest pacing is `static`, unless named) over its seeds:
 - final-metric differences (curriculum - baseline) for eval loss, OOD loss/accuracy, per-level
   accuracy and per-level examples seen: negative loss differences favour the curriculum.
 - every interval is a percentile bootstrap that resamples seeds within each arm independently,
-  widened for the small number of seeds (see `_boot`). Measured coverage of the nominal 95% interval
+  widened for the small number of seeds (see `_boot`); an arm with one seed gives no interval. Measured coverage of the nominal 95% interval
   of a mean difference with normal noise: 86% with 3 seeds per arm, 89% with 5, 94% with 10; so
   read 3-seed intervals as roughly 85% ones. The per-seed table pairs runs by seed number for a
   plain look at the spread.
@@ -186,8 +186,12 @@ def _boot(values: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarr
 
     With S seeds the bootstrap mean's spread is sqrt((S - 1) / S) of the standard error, which
     matters at the 2-5 seeds grids have: the draws are widened by sqrt(S / (S - 1)) around the mean.
+    One seed says nothing about the spread: its draws are NaN, so every interval built on them is
+    None rather than a zero-width interval that would look like certainty.
     """
     n = len(values)
+    if n < 2:
+        return np.full((n_boot, *values.shape[1:]), np.nan)
     picks = rng.integers(0, n, size=(n_boot, n))
     mean = values.mean(axis=0)
     return mean + (values[picks].mean(axis=1) - mean) * np.sqrt(n / max(n - 1, 1))

@@ -68,10 +68,10 @@ def summarise(comparison: dict) -> str:
     if s is None:
         first = f"At {plots.human(largest)} params the speedup of {arm} is undefined (a loss curve never reached the target)."
     elif s >= 1:
-        interval = f"95% CI {1 / hi:.2f}-{1 / lo:.2f}x" if lo and hi else "CI undefined"
+        interval = f"95% CI {1 / hi:.2f}-{1 / lo:.2f}x" if lo and hi else "no interval"
         first = f"At {plots.human(largest)} params {arm} reached the static mix's final loss in {1 / s:.2f}x the tokens ({interval})."
     else:
-        interval = f"95% CI {lo:.2f}-{hi:.2f}x" if lo and hi else "CI undefined"
+        interval = f"95% CI {lo:.2f}-{hi:.2f}x" if lo and hi else "no interval"
         first = (
             f"At {plots.human(largest)} params {arm} never reached the static mix's final loss; the static mix "
             f"reached the curriculum's in {s:.2f}x the tokens ({interval})."
@@ -90,7 +90,13 @@ def summarise(comparison: dict) -> str:
     diffs = [c["effects"]["eval_loss"] for c in cells]
     wins = sum(d["ci"][1] is not None and d["ci"][1] < 0 for d in diffs)
     losses = sum(d["ci"][0] is not None and d["ci"][0] > 0 for d in diffs)
-    if losses == len(cells):
+    if all(d["ci"][0] is None for d in diffs):
+        lower = sum(d["diff"] < 0 for d in diffs)
+        third = (
+            f"No intervals (one seed per arm): curricula ended below the static mix ('{base}') in final eval "
+            f"loss in {lower} of {len(cells)} cells; add seeds to tell this from noise."
+        )
+    elif losses == len(cells):
         low, high = min(d["diff"] for d in diffs), max(d["diff"] for d in diffs)
         third = f"The static mix ('{base}') beat the curriculum at every size by {low:.3g}-{high:.3g} in final eval loss."
     else:
