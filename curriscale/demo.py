@@ -45,7 +45,11 @@ class DemoPlan:
     def quick(cls) -> DemoPlan:
         # Four sizes: a power law has three parameters, so three sizes would leave nothing to fit.
         return cls(
-            docs_per_level=1000, eval_per_level=100, sizes=["s0", "s1", "s2", "s3"], budget_tokens=300_000, seeds=[0]
+            docs_per_level=1000,
+            eval_per_level=100,
+            sizes=["s0", "s1", "s2", "s3"],
+            budget_tokens=300_000,
+            seeds=[0],
         )
 
     @classmethod
@@ -97,7 +101,9 @@ def run_demo(out: str | Path, plan: DemoPlan, on_step: Step | None = None) -> De
     data = out / "data"
     write_spectrum(
         data,
-        SpectrumConfig(docs_per_level=plan.docs_per_level, eval_per_level=plan.eval_per_level, seed=plan.seed),
+        SpectrumConfig(
+            docs_per_level=plan.docs_per_level, eval_per_level=plan.eval_per_level, seed=plan.seed
+        ),
     )
 
     announce("scoring: reading age and text statistics")

@@ -22,7 +22,9 @@ class _Images(HTMLParser):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    plan = DemoPlan(docs_per_level=80, eval_per_level=10, sizes=["s0", "s1", "s2", "s3"], budget_tokens=24_000, seeds=[0])
+    plan = DemoPlan(
+        docs_per_level=80, eval_per_level=10, sizes=["s0", "s1", "s2", "s3"], budget_tokens=24_000, seeds=[0]
+    )
     steps = []
     result = run_demo(tmp_path_factory.mktemp("demo"), plan, on_step=steps.append)
     return plan, result, steps
@@ -30,7 +32,15 @@ def demo(tmp_path_factory):
 
 def test_demo_runs_every_stage_in_order(demo):
     _, _, steps = demo
-    assert [s.split()[0] for s in steps] == ["generating", "scoring:", "building", "building", "training", "fitting", "writing"]
+    assert [s.split()[0] for s in steps] == [
+        "generating",
+        "scoring:",
+        "building",
+        "building",
+        "training",
+        "fitting",
+        "writing",
+    ]
 
 
 def test_demo_manifests_are_valid_and_differ_only_in_pacing(demo):

@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -32,8 +33,10 @@ def _stderr_to(log_path: Path) -> Iterator[None]:
 
 
 def demo(
-    out: Path = typer.Option(Path("demo-out"), "--out", help="Output folder (reruns resume)."),
-    quick: bool = typer.Option(False, "--quick", help="Smaller corpus, sizes and budget: a few minutes."),
+    out: Annotated[Path, typer.Option("--out", help="Output folder (reruns resume).")] = Path("demo-out"),
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Smaller corpus, sizes and budget: a few minutes.")
+    ] = False,
 ) -> None:
     """Generate, score, build, train, fit and report one curriculum experiment end to end.
 
