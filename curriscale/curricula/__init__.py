@@ -1,19 +1,22 @@
 """Recipes, pacing, manifests, the manifest reader, and the synthetic task spectrum.
 
+    from curriscale.curricula import load_manifest, CurriculumDataset
+    manifest = load_manifest("curriculum/manifest.json")
+
 `CurriculumDataset` (torch) and `CurriculumSampler` / `iter_curriculum` (plain Python) are loaded on
 first use, so importing this package never pulls in torch.
 """
 
-_LAZY = {
+from curriscale.lazy import lazy_exports
+
+_EXPORTS = {
+    "load_recipe": "curriscale.curricula.recipe",
+    "load_manifest": "curriscale.curricula.manifest",
     "CurriculumDataset": "curriscale.curricula.dataset",
     "CurriculumSampler": "curriscale.curricula.sampler",
     "iter_curriculum": "curriscale.curricula.sampler",
+    "SpectrumConfig": "curriscale.curricula.spectrum",
+    "write_spectrum": "curriscale.curricula.spectrum",
 }
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'curriscale.curricula' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = list(_EXPORTS)

@@ -10,9 +10,7 @@ Modules: `model` (GPT, size ladder, parameter/FLOP counts), `tokenizer`, `schedu
 Importing this package does not import torch until a name is used.
 """
 
-from __future__ import annotations
-
-from typing import Any
+from curriscale.lazy import lazy_exports
 
 _EXPORTS = {
     "TrainConfig": "curriscale.train.config",
@@ -21,14 +19,5 @@ _EXPORTS = {
     "run_grid": "curriscale.train.grid",
     "export_hf": "curriscale.train.hf_export",
 }
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'curriscale.train' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 __all__ = list(_EXPORTS)
