@@ -116,6 +116,11 @@ class CurriculumDataset(IterableDataset):
             else:
                 yield torch.from_numpy(item)
 
+    @property
+    def tier_draws(self) -> list[int]:
+        """Documents drawn from each tier so far by the global stream (every shard replays it)."""
+        return list(self.sampler.tier_draws)
+
     def state_dict(self) -> dict[str, Any]:
         """The stream position (plain Python types; fits in torch.save or JSON)."""
         return self.sampler.state_dict() if self.packed is None else self.packed.state_dict()

@@ -162,6 +162,7 @@ class CurriculumSampler:
         self._uniforms = _Uniforms(self.seed)
         self.draws = 0
         self.consumed = 0
+        self.tier_draws = [0] * len(self.tiers)  # documents drawn from each tier so far
 
     def _usable_weights(self, schedule: list[dict]) -> list[np.ndarray]:
         """Interval weights with empty tiers zeroed and the rest renormalised."""
@@ -222,6 +223,7 @@ class CurriculumSampler:
         draw = Draw(self.draws, tier, stage, group, row, group.lengths[row])
         self.draws += 1
         self.consumed += draw.n_tokens
+        self.tier_draws[tier] += 1
         return draw
 
     def __iter__(self) -> Iterator[Draw]:
@@ -244,6 +246,7 @@ class CurriculumSampler:
             "seed": self.seed,
             "draws": self.draws,
             "consumed": self.consumed,
+            "tier_draws": list(self.tier_draws),
             "rng": self._uniforms.state(),
             "tiers": [tier.state() for tier in self.tiers],
         }
@@ -255,6 +258,7 @@ class CurriculumSampler:
                 f"sampler state does not fit this manifest ({len(self.tiers)} tiers): {str(state)[:80]}"
             )
         self.seed, self.draws, self.consumed = int(state["seed"]), int(state["draws"]), int(state["consumed"])
+        self.tier_draws = [int(n) for n in state["tier_draws"]]
         self._uniforms.load_state(state["rng"])
         for tier, tier_state in zip(self.tiers, state["tiers"], strict=True):
             tier.load_state(tier_state)

@@ -10,7 +10,7 @@ whose manifest pacing is `static`, unless named) over its seeds:
   Crossings are interpolated on the seed-mean eval-loss curve in log tokens, where loss curves
   are close to straight.
 - final-metric differences (curriculum - baseline) for eval loss, OOD loss/accuracy, per-level
-  accuracy and per-level examples seen: negative loss differences favour the curriculum.
+  accuracy and documents drawn per tier: negative loss differences favour the curriculum.
 - every interval is a percentile bootstrap that resamples seeds within each arm independently,
   widened for the small number of seeds (see `_boot`); an arm with one seed gives no interval. Measured coverage of the nominal 95% interval
   of a mean difference with normal noise: 86% with 3 seeds per arm, 89% with 5, 94% with 10; so
@@ -30,7 +30,7 @@ from curriscale.errors import CurriscaleError
 from curriscale.fit.runs import Grid
 
 CI_LEVEL = 0.95
-_COMPARED_PREFIXES = ("accuracy_level_", "ood_accuracy_level_", "examples_seen_level_", "eval_loss_level_")
+_COMPARED_PREFIXES = ("accuracy_level_", "ood_accuracy_level_", "documents_tier_", "eval_loss_level_")
 _COMPARED = ("eval_loss", "ood_eval_loss", "mean_accuracy", "ood_mean_accuracy")
 
 

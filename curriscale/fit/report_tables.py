@@ -34,7 +34,7 @@ def comparison_table(comparison: dict) -> Table:
 
 
 def level_table(comparison: dict) -> Table:
-    """Per-level accuracy and examples seen, curriculum vs static mix, per cell."""
+    """Per-level accuracy and documents drawn per tier, curriculum vs static mix, per cell."""
     headers = ["curriculum", "LR", "size", "metric", "curriculum mean", "static mean", "Δ [95% CI]"]
     rows = [
         [
@@ -48,7 +48,7 @@ def level_table(comparison: dict) -> Table:
         ]
         for c in comparison["cells"]
         for metric, e in sorted(c["effects"].items())
-        if metric.startswith(("accuracy_level_", "examples_seen_level_"))
+        if metric.startswith(("accuracy_level_", "documents_tier_"))
     ]
     return headers, rows
 

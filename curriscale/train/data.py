@@ -7,7 +7,8 @@ CurriculumDataset` is that source for a manifest; anything else with the same th
 plugs in through `train(..., source_factory=...)`.
 
 A source may yield `(tokens, answer_mask)` pairs instead of bare tensors; the mask marks answer
-tokens, which the trainer's `answer_loss_weight` up-weights.
+tokens, which the trainer's `answer_loss_weight` up-weights. A source with a `tier_draws` attribute
+(documents drawn per tier) has it logged at every evaluation as `documents_tier_<k>`.
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ class Batches:
         batch = torch.stack(tokens).long()
         mask = None if any(m is None for m in masks) else torch.stack(masks)[:, 1:].bool()
         return batch[:, :-1], batch[:, 1:], mask
+
+    def tier_draws(self) -> dict[str, int]:
+        """`documents_tier_<k>` counts when the source reports them (`CurriculumDataset` does)."""
+        counts = getattr(self.source, "tier_draws", None)
+        return {} if counts is None else {f"documents_tier_{k}": int(n) for k, n in enumerate(counts)}
 
     def state_dict(self) -> dict[str, Any]:
         return self.source.state_dict()

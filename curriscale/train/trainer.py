@@ -246,7 +246,9 @@ def train(
                     f"{run_dir}: non-finite weights or eval loss at step {step}; stopped. "
                     f"The last good checkpoint is {checkpoint_dir(run_dir) or 'none (no checkpoint yet)'}"
                 )
-            records.add({**row, "train_loss": loss_sum / loss_count, **metrics}, positions)
+            records.add(
+                {**row, "train_loss": loss_sum / loss_count, **metrics, **batches.tier_draws()}, positions
+            )
             loss_sum, loss_count = 0.0, 0
             save_checkpoint(
                 run_dir,

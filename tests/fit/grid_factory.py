@@ -150,7 +150,7 @@ def write_grid(
                         frame[f"accuracy_level_{level}"] = np.where(is_eval, acc, np.nan)
                         frame[f"eval_loss_level_{level}"] = np.where(is_eval, loss + 0.1 * level, np.nan)
                         frame[f"ood_accuracy_level_{level}"] = np.where(is_eval, acc / 2, np.nan)
-                        frame[f"examples_seen_level_{level}"] = np.where(
+                        frame[f"documents_tier_{level}"] = np.where(
                             is_eval, tokens / 100 * (level if kind != "static" else 1), np.nan
                         )
                     frame["mean_accuracy"] = np.where(is_eval, np.mean(accs, axis=0), np.nan)

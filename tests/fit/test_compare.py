@@ -73,12 +73,12 @@ def test_lr_interaction_and_other_effects(comparison):
         "mean_accuracy",
         "accuracy_level_1",
         "ood_accuracy_level_2",
-        "examples_seen_level_2",
+        "documents_tier_2",
     }
     # The synthetic OOD loss is eval loss + 0.5, so the OOD difference equals the eval difference.
     assert cell["effects"]["ood_eval_loss"]["diff"] == pytest.approx(cell["effects"]["eval_loss"]["diff"])
-    assert cell["effects"]["examples_seen_level_2"]["curriculum"] == pytest.approx(
-        2 * cell["effects"]["examples_seen_level_2"]["baseline"]
+    assert cell["effects"]["documents_tier_2"]["curriculum"] == pytest.approx(
+        2 * cell["effects"]["documents_tier_2"]["baseline"]
     )
     assert len(comparison["per_seed"]) == len(SIZES) * 2 * 3
     seed_row = comparison["per_seed"][0]

@@ -100,6 +100,10 @@ def test_run_directory_format(task, tmp_path):
     logged = table.set_index("step")["lr"]
     np.testing.assert_allclose(lrs.set_index("step").loc[logged.index, "lr"], logged)
     assert result.final_eval_loss == pytest.approx(evaluated["eval_loss"].iloc[-1])
+    # Documents drawn per tier: recorded at each evaluation, never decreasing, one column per tier.
+    tiers = json.loads(open(cfg["manifest"]).read())["tiers"]
+    drawn = evaluated[[f"documents_tier_{k}" for k in range(len(tiers))]].to_numpy()
+    assert (np.diff(drawn, axis=0) >= 0).all() and drawn[-1].sum() > drawn[0].sum() > 0
 
 
 def test_same_seed_same_losses_other_seed_differs(task, tmp_path):
