@@ -12,6 +12,7 @@ numbers folded to one token and line breaks kept as a token (fastText itself can
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import tempfile
 from collections.abc import Iterable
@@ -50,8 +51,6 @@ def train_task_type_model(
         seed: seeds the generated corpus and fastText (trained on one thread, so runs repeat exactly).
         epoch: training passes.
     """
-    import fasttext
-
     if examples is None:
         examples = generate_task_corpus(seed=seed)
     lines = []
@@ -63,23 +62,32 @@ def train_task_type_model(
     with tempfile.TemporaryDirectory() as tmp:
         train_file = Path(tmp) / "train.txt"
         train_file.write_text("".join(lines), encoding="utf-8")
-        model = fasttext.train_supervised(
-            input=str(train_file),
-            epoch=epoch,
-            lr=0.5,
-            wordNgrams=2,
-            dim=32,
-            minn=2,
-            maxn=4,
-            bucket=200_000,
-            thread=1,
-            seed=seed,
-            verbose=0,
-        )
-        model.quantize(input=str(train_file), retrain=True, qnorm=True, cutoff=50_000)
-        with atomic_output(out) as tmp_out:
-            model.save_model(str(tmp_out))
+        # fastText's quantize leaves process-wide state behind that changes (or NaNs) the next model
+        # trained in the same process; a fresh interpreter per training keeps the bytes reproducible.
+        with multiprocessing.get_context("spawn").Pool(1) as pool, atomic_output(out) as tmp_out:
+            pool.apply(_fit_quantize_save, (str(train_file), str(tmp_out), epoch, seed))
     return Path(out)
+
+
+def _fit_quantize_save(train_file: str, out: str, epoch: int, seed: int) -> None:
+    """Train on a fastText-format file (one thread, so runs repeat exactly), quantize, save to `out`."""
+    import fasttext
+
+    model = fasttext.train_supervised(
+        input=train_file,
+        epoch=epoch,
+        lr=0.5,
+        wordNgrams=2,
+        dim=32,
+        minn=2,
+        maxn=4,
+        bucket=200_000,
+        thread=1,
+        seed=seed,
+        verbose=0,
+    )
+    model.quantize(input=train_file, retrain=True, qnorm=True, cutoff=50_000)
+    model.save_model(out)
 
 
 class TaskType(Scorer):
