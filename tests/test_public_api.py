@@ -1,6 +1,7 @@
 """The package-level API: every advertised name resolves, and the light packages never import torch."""
 
 import importlib
+import pkgutil
 import subprocess
 import sys
 
@@ -18,6 +19,9 @@ PACKAGES = [
 @pytest.mark.parametrize("package", PACKAGES)
 def test_every_exported_name_resolves_to_its_definition(package):
     module = importlib.import_module(package)
+    # Import every submodule first: a name equal to a submodule's would then resolve to the module.
+    for info in pkgutil.iter_modules(module.__path__):
+        importlib.import_module(f"{package}.{info.name}")
     assert module.__all__
     for name in module.__all__:
         obj = getattr(module, name)

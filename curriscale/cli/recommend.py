@@ -1,4 +1,4 @@
-"""`curriscale recommend`: a thin wrapper over `curriscale.fit.recommend.recommend`."""
+"""`curriscale recommend`: a thin wrapper over `curriscale.fit.recommend.recommend_curriculum`."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ def recommend(
 
     Example: curriscale recommend fits/ --size 2e6 --out recommended/manifest.json
     """
-    from curriscale.fit.recommend import recommend as recommend_manifest
+    from curriscale.fit.recommend import recommend_curriculum
 
-    decision = recommend_manifest(fits, size, out)["recommendation"]
+    decision = recommend_curriculum(fits, size, out)["recommendation"]
     what = (
         "no curriculum (static mix)"
         if decision["no_curriculum"]

@@ -15,7 +15,7 @@ _EXPORTS = {
     "fit_law": "curriscale.fit.api",
     "FitResult": "curriscale.fit.result",
     "fit_grid": "curriscale.fit.grid_fit",
-    "recommend": "curriscale.fit.recommend",
+    "recommend_curriculum": "curriscale.fit.recommend",
     "write_report": "curriscale.fit.report",
 }
 __getattr__ = lazy_exports(__name__, _EXPORTS)

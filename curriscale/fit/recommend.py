@@ -36,7 +36,7 @@ from curriscale.fit.result import FitResult
 from curriscale.io import atomic_write_json, sha256_file
 
 
-def recommend(fits_dir: str | Path, size: float, out: str | Path) -> dict:
+def recommend_curriculum(fits_dir: str | Path, size: float, out: str | Path) -> dict:
     """Pick the best progression for a model of `size` non-embedding parameters; write its manifest.
 
     Args:

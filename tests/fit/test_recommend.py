@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from curriscale.cli.app import app
 from curriscale.errors import CurriscaleError
 from curriscale.fit.grid_fit import fit_grid
-from curriscale.fit.recommend import decide, recommend, speedup_trend
+from curriscale.fit.recommend import decide, recommend_curriculum, speedup_trend
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def fits_dir(tmp_path_factory):
 
 def test_small_model_gets_the_curriculum_written_beside_copied_tiers(fits_dir, tmp_path):
     out = tmp_path / "small" / "manifest.json"
-    manifest = recommend(fits_dir, 2e4, out)
+    manifest = recommend_curriculum(fits_dir, 2e4, out)
     decision = manifest["recommendation"]
     assert decision["curriculum"] == "ladder" and not decision["no_curriculum"]
     assert decision["predicted_speedup"]["ladder/cosine"] == pytest.approx((1e5 / 2e4) ** 0.2, rel=0.1)
@@ -45,7 +45,7 @@ def test_small_model_gets_the_curriculum_written_beside_copied_tiers(fits_dir, t
 
 
 def test_large_model_gets_no_curriculum(fits_dir, tmp_path):
-    decision = recommend(fits_dir, 1e6, tmp_path / "big.json")["recommendation"]
+    decision = recommend_curriculum(fits_dir, 1e6, tmp_path / "big.json")["recommendation"]
     assert decision["no_curriculum"] and decision["curriculum"] == "static-mix"
     assert decision["predicted_speedup"]["ladder/cosine"] == pytest.approx((1e5 / 1e6) ** 0.2, rel=0.1)
     assert decision["pacing"]["kind"] == "static" and decision["warmup_fraction"] == 0.0
@@ -66,24 +66,24 @@ def test_decide_needs_both_signals_to_agree():
 
 def test_user_errors(fits_dir, tmp_path):
     with pytest.raises(CurriscaleError, match="fits.json: not found"):
-        recommend(tmp_path, 1e5, tmp_path / "m.json")
+        recommend_curriculum(tmp_path, 1e5, tmp_path / "m.json")
     with pytest.raises(CurriscaleError, match="positive"):
-        recommend(fits_dir, 0, tmp_path / "m.json")
+        recommend_curriculum(fits_dir, 0, tmp_path / "m.json")
     source = fits_dir.parent / "runs" / "manifests" / "static-mix" / "manifest.json"
     with pytest.raises(CurriscaleError, match="refusing to overwrite"):
-        recommend(fits_dir, 1e6, source)
+        recommend_curriculum(fits_dir, 1e6, source)
     # A different file already at a tier's place is never overwritten.
     clash = tmp_path / "clash"
     (clash / "tier=00").mkdir(parents=True)
     (clash / "tier=00" / "part-00000.parquet").write_bytes(b"other")
     with pytest.raises(CurriscaleError, match="exists with different content"):
-        recommend(fits_dir, 1e6, clash / "manifest.json")
+        recommend_curriculum(fits_dir, 1e6, clash / "manifest.json")
 
 
 def test_output_beside_the_source_manifest_reuses_its_tiers(fits_dir):
     folder = fits_dir.parent / "runs" / "manifests" / "static-mix"
     before = sorted(p.name for p in folder.rglob("*"))
-    recommend(fits_dir, 1e6, folder / "recommended.json")
+    recommend_curriculum(fits_dir, 1e6, folder / "recommended.json")
     assert sorted(p.name for p in folder.rglob("*")) == sorted([*before, "recommended.json"])
 
 
