@@ -8,7 +8,7 @@ A scorer spec is one of
 
 Values are parsed as int, float or bool (`true`/`false`) when they look like one, else kept as
 strings. Built-ins are registered by import path, so listing them imports no heavy library
-(fastText, torch) until a scorer of that kind is actually requested.
+(fastText, torch, spaCy) until a scorer of that kind is actually requested.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ BUILTINS = {
     "reading_age": "curriscale.scorers.reading_age:ReadingAge",
     "task_type": "curriscale.scorers.task_type:TaskType",
     "model_difficulty": "curriscale.scorers.model_difficulty:ModelDifficulty",
+    "parse_depth": "curriscale.scorers.parse_depth:ParseDepth",
 }
 
 

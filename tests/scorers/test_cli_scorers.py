@@ -10,6 +10,7 @@ def test_scorers_list_shows_builtins_with_columns():
         ("text_stats", "compression_ratio"),
         ("reading_age", "fk_grade"),
         ("task_type", "task_type_prob"),
+        ("parse_depth", "parse_depth_max"),
     ]:
         line = next(line for line in result.output.splitlines() if f" {name} " in line)
         assert "built-in" in line and column in line

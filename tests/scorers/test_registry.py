@@ -32,6 +32,7 @@ def test_parse_value_types():
             "model_difficulty:max_tokens=64,dtype=bfloat16",
             ("model_difficulty", {"max_tokens": 64, "dtype": "bfloat16"}),
         ),
+        ("parse_depth:model=/models/en_core", ("parse_depth", {"model": "/models/en_core"})),
         ("pkg.mod:Cls", ("pkg.mod:Cls", {})),
         ("mod:Cls:a=1,b=true", ("mod:Cls", {"a": 1, "b": True})),
     ],
@@ -53,7 +54,7 @@ def test_builtins_are_listed_without_importing_heavy_libraries():
     assert available["reading_age"] is ReadingAge
     code = (
         "import sys; from curriscale.scorers.registry import available_scorers; available_scorers(); "
-        "print(sorted({'torch', 'fasttext', 'transformers'} & set(sys.modules)))"
+        "print(sorted({'torch', 'fasttext', 'transformers', 'spacy'} & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
