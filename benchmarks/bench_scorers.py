@@ -5,7 +5,8 @@ and tinyshakespeare speeches, de-duplicated (textstat caches per text, so every 
 
 Baseline: textstat 0.7 called once per document for the metrics reading_age outputs (the six
 formulas, syllables per word, difficult words), with the same offline CMU dictionary. reading_age
-computes those plus word rarity and MTLD, starting with an empty word table.
+computes those plus word rarity and MTLD, starting with an empty word table. parse_depth needs the
+`spacy` extra (the dev extra includes it) and is the slow one: about 100 docs/s.
 
 Usage: python benchmarks/bench_scorers.py [--docs 10000] [--corpora ../shared/corpora]
 Prints one JSON line.
@@ -109,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     texts = paragraphs(args.corpora, args.docs)
 
-    rates = {spec: docs_per_second(spec, texts) for spec in ("text_stats", "task_type")}
+    rates = {spec: docs_per_second(spec, texts) for spec in ("text_stats", "task_type", "parse_depth")}
     rates["reading_age"], baseline = reading_age_vs_textstat(texts)
     result = {
         "bench": "scorers",
