@@ -2,7 +2,7 @@
 
 Before scoring: empty or whitespace-only text (`empty text`) and binary junk or text that cannot be
 UTF-8 (`binary or invalid UTF-8`). While scoring: a non-finite value in any float column
-(`<scorer>: non-finite score`) and a scorer exception (`<scorer>: <Exception>: <message>`); a batch
+(`<scorer>: <its reject_reason>`, e.g. `reading_age: no words`, else `<scorer>: non-finite score`) and a scorer exception (`<scorer>: <Exception>: <message>`); a batch
 that raises is retried document by document so only the documents that fail are rejected. A scorer
 that breaks its contract (missing column, wrong length) is a bug and stops the run instead.
 """
@@ -79,8 +79,17 @@ def score_with_retries(scorer: Scorer, texts: list[str]) -> tuple[dict[str, list
         for name, dtype in columns.items():
             if pa.types.is_floating(dtype):
                 finite &= np.isfinite(np.asarray(output[name], dtype=np.float64))
-        reasons.extend(None if ok else f"{scorer.name}: non-finite score" for ok in finite)
+        reasons.extend(
+            None if ok else f"{scorer.name}: {_why_not_finite(scorer, text)}"
+            for ok, text in zip(finite, group, strict=True)
+        )
     return values, reasons
+
+
+def _why_not_finite(scorer: Scorer, text: str) -> str:
+    """The scorer's own reason for a non-finite score (`reject_reason`), else the generic one."""
+    explain = getattr(scorer, "reject_reason", None)
+    return (explain(text) if explain else None) or "non-finite score"
 
 
 def _checked(scorer: Scorer, output: dict, rows: int) -> dict:

@@ -44,6 +44,14 @@ class Scorer:
     def score(self, texts: list[str]) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
+    def reject_reason(self, text: str) -> str | None:
+        """Why `score` gives `text` a non-finite value, for the rejected/ record; None if unknown.
+
+        Optional: the pipeline calls it only for rejected documents, so it may be slow; a scorer
+        without it gets the generic reason `non-finite score`.
+        """
+        return None
+
     def provenance(self) -> dict[str, Any]:
         """Name, version and parameters, as recorded in the manifest."""
         return {"name": self.name, "version": self.version, "params": dict(self.params)}

@@ -353,6 +353,10 @@ def test_bad_input_with_the_default_scorers_gives_no_crash_and_no_silent_nan(tmp
     assert german["n_words"].to_pylist() == [10]  # non-English text is scored, not rejected
     rejected = read_dir(tmp_path / "out", "rejected")
     assert all(reason for reason in rejected["reason"].to_pylist())
+    # The scorers say why they could not score a document, not just that the score was NaN.
+    reasons = dict(zip(rejected["id"].to_pylist(), rejected["reason"].to_pylist(), strict=True))
+    assert reasons["bad-6"] == "reading_age: not Latin script: 100% of letters"  # Chinese
+    assert reasons["bad-7"] == "text_stats: no words without digits"
 
 
 def test_cli_scores_and_reports(tmp_path):

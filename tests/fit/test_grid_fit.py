@@ -100,5 +100,7 @@ def test_grid_of_one_curriculum_is_fitted_reported_and_recommended(tmp_path):
     assert summary == "No curriculum comparison: the grid has one curriculum ('ladder'): nothing to compare."
     fits = json.loads((tmp_path / "report" / "fits" / "fits.json").read_text())
     assert fits["baseline"] is None and "params" in fits["scaling"][0]["fit"]
-    decision = recommend_curriculum(tmp_path / "report" / "fits", 1e5, tmp_path / "rec.json")["recommendation"]
+    decision = recommend_curriculum(tmp_path / "report" / "fits", 1e5, tmp_path / "rec.json")[
+        "recommendation"
+    ]
     assert decision["curriculum"] == "ladder" and not decision["no_curriculum"]
