@@ -25,7 +25,7 @@ def grid(
 ) -> None:
     """Train every cell of a scaling grid (sizes x manifests x LR schedules x seeds); write RUNS/runs.parquet.
 
-    Example: curriscale grid examples/GRID.yaml --out runs/ --workers 2
+    Example: curriscale grid work/GRID.yaml --out runs/ --workers 2   (work/ from examples/grid/prepare.sh)
     """
     from loguru import logger
 
