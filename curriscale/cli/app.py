@@ -72,10 +72,17 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as error:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
+    except Exception as error:  # usage errors (bad option, missing argument) arrive here
+        if _is_usage_error(error):
             error.show()
             sys.exit(2)
         raise
+
+
+def _is_usage_error(error: Exception) -> bool:
+    """A command-line usage error: click's, or the copy of click that newer typer vendors."""
+    import click
+
+    return isinstance(error, (click.exceptions.ClickException, typer.TyperException)) and hasattr(
+        error, "show"
+    )
