@@ -15,8 +15,9 @@ def set_quiet(quiet: bool) -> None:
     _state["quiet"] = quiet
 
 
-def is_quiet() -> bool:
-    return _state["quiet"]
+def warning(message: str) -> None:
+    """Print a one-line warning to stderr (even under `--quiet`: it says a result may mislead)."""
+    err.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def info(message: str) -> None:
