@@ -65,6 +65,18 @@ class ScoredInput:
     rejected: list[Path]
     stats: dict | None
 
+    def rows(self) -> int:
+        """Documents in the scored files, from the Parquet footers; a file that is not Parquet is named."""
+        total = 0
+        for file in self.scored:
+            try:
+                total += pq.ParquetFile(file).metadata.num_rows
+            except (pa.ArrowInvalid, OSError) as error:
+                raise CurriscaleError(
+                    f"{file}: not a readable Parquet file ({error}); build takes the output of `curriscale score`"
+                ) from error
+        return total
+
 
 def resolve_scored(scored: ScoredSource) -> ScoredInput:
     """Find the Parquet inputs: a `score` output folder, a folder of Parquet, a file, or a list."""
@@ -194,6 +206,7 @@ def build_curriculum(
         The written, validated `Manifest`.
     """
     inputs, out = resolve_scored(scored), Path(out_dir)
+    inputs.rows()  # fails early, naming any input that is not Parquet
     key_table = _read_difficulty_columns(inputs, recipe)
     labels = key_table.column(recipe.tiers.column) if recipe.tiers.column else None
     if recipe.difficulty is None:  # a pure categorical ladder: difficulty is the rung

@@ -109,20 +109,23 @@ def _scan_jsonl(path: Path, cut_bytes: int) -> tuple[str, int, list[tuple[int, i
 def _check_jsonl_text_field(path: Path, text_field: str) -> None:
     """Fail early when the first JSON record of a file has no `text_field` (likely a wrong option)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                return  # the reader rejects malformed lines one by one, with their line numbers
-            if isinstance(record, dict) and text_field not in record:
-                raise CurriscaleError(
-                    f"{path}:{number}: no field {text_field!r} (fields: {', '.join(record)}); "
-                    "set --text-field"
-                )
-            return
+    try:
+        with opener(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    return  # the reader rejects malformed lines one by one, with their line numbers
+                if isinstance(record, dict) and text_field not in record:
+                    raise CurriscaleError(
+                        f"{path}:{number}: no field {text_field!r} (fields: {', '.join(record)}); "
+                        "set --text-field"
+                    )
+                return
+    except (gzip.BadGzipFile, EOFError, OSError) as error:
+        raise CurriscaleError(f"{path}: cannot read ({error})") from error
 
 
 def _plan_file(

@@ -23,7 +23,8 @@ def _bounds(tier: dict) -> str:
         return f"label {tier['label']}"
     if tier["bounds"] is None:
         return "-"
-    low, high = ("-inf" if b is None else f"{b:.4g}" for b in tier["bounds"])
+    low, high = tier["bounds"]
+    low, high = "-inf" if low is None else f"{low:.4g}", "+inf" if high is None else f"{high:.4g}"
     return f"[{low}, {high}]"
 
 

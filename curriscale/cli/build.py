@@ -35,19 +35,23 @@ def build(
 
     Example: curriscale build scored/ --recipe reading-age-ladder --out curriculum/ --budget-tokens 5000000
     """
-    import pyarrow.parquet as pq
-
     from curriscale.builders.build import build_curriculum, resolve_scored
     from curriscale.curricula.recipe import load_recipe
 
     parsed = load_recipe(recipe).with_overrides(budget_tokens=budget_tokens, seed=seed)
-    total_rows = sum(pq.ParquetFile(f).metadata.num_rows for f in resolve_scored(scored).scored)
+    total_rows = resolve_scored(scored).rows()
     with console.progress() as bar:
         task = bar.add_task("build", total=total_rows)
         manifest = build_curriculum(
             scored, parsed, out, workers=workers, progress=lambda done: bar.update(task, completed=done)
         )
     placed = sum(t["documents"] for t in manifest.tiers)
+    empty = [t["index"] for t in manifest.tiers if t["documents"] == 0]
+    if empty:
+        console.warning(
+            f"tier(s) {', '.join(map(str, empty))} of {len(manifest.tiers)} are empty: the schedule skips them; "
+            "check the recipe's tier edges or quantiles against `curriscale inspect`"
+        )
     console.info(
         f"{manifest.name}: {placed:,} documents in {len(manifest.tiers)} tiers, "
         f"{manifest.data['rejected']['documents']:,} rejected -> {out / 'manifest.json'}"

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from curriculum_fixtures import MISSING, recipe_dict, write_scored
 from typer.testing import CliRunner
 
@@ -231,3 +232,18 @@ def test_datatrove_workers_give_the_same_bytes(scored, tmp_path, monkeypatch):
     manifest = build_curriculum(scored, recipe, tmp_path / "parallel", workers=2)
     assert len(manifest.tiers[0]["files"]) == 2  # one part per group and tier
     assert folder_bytes(tmp_path / "parallel") == folder_bytes(tmp_path / "serial")
+
+
+def test_cli_build_warns_about_empty_tiers_and_names_a_file_that_is_not_parquet(scored, tmp_path):
+    recipe = tmp_path / "edges.yaml"
+    # Every reading age in the fixture lies below 1000: the two upper tiers stay empty.
+    recipe.write_text(yaml.safe_dump(recipe_dict(tiers={"edges": [1000.0, 2000.0]})))
+    result = CliRunner().invoke(
+        app, ["build", str(scored), "--recipe", str(recipe), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: tier(s) 1, 2 of 3 are empty" in " ".join(result.output.split())
+    not_parquet = tmp_path / "scored.parquet"
+    not_parquet.write_text('{"text": "a JSON line, not Parquet"}\n')
+    with pytest.raises(CurriscaleError, match=r"scored\.parquet: not a readable Parquet file"):
+        build_curriculum(not_parquet, Recipe.from_dict(recipe_dict()), tmp_path / "o2")

@@ -31,6 +31,7 @@ def test_tables_list_every_tier_and_interval(manifest):
     for tier in manifest.tiers:
         assert tier["name"] in tiers and f"{tier['documents']:,}" in tiers
     assert "rejected: 4 documents" in tiers
+    assert "[-inf," in tiers and ", +inf]" in tiers  # the open ends of the first and last tier
     schedule = render(schedule_table(manifest))
     assert len(manifest.schedule) == 4  # the ceiling climbs through four tiers
     for interval in manifest.schedule:

@@ -408,3 +408,10 @@ def test_cli_exit_code_2_on_missing_input(tmp_path):
     )
     assert process.returncode == 2
     assert f"{missing}: no such file or folder" in process.stderr.replace("\n", "")
+
+
+def test_a_file_that_is_not_gzip_despite_its_name_is_named(tmp_path):
+    fake = tmp_path / "plain.jsonl.gz"
+    fake.write_text('{"text": "not compressed"}\n')
+    with pytest.raises(CurriscaleError, match=r"plain\.jsonl\.gz: cannot read"):
+        score_corpus([fake], tmp_path / "out")
