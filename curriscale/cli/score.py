@@ -86,6 +86,11 @@ def score(
     console.info(
         f"{result.documents_in} documents: {result.scored} scored, {result.rejected} rejected ({reasons})"
     )
+    if result.documents_in and not result.scored:
+        console.warning(
+            f"no document could be scored; the reasons are in {result.path}/rejected/ "
+            "(is the input in the format its extension says, and is --text-field right?)"
+        )
     console.out.print(str(result.path))
 
 

@@ -415,3 +415,13 @@ def test_a_file_that_is_not_gzip_despite_its_name_is_named(tmp_path):
     fake.write_text('{"text": "not compressed"}\n')
     with pytest.raises(CurriscaleError, match=r"plain\.jsonl\.gz: cannot read"):
         score_corpus([fake], tmp_path / "out")
+
+
+def test_cli_warns_when_nothing_could_be_scored(tmp_path):
+    csv_named_jsonl = tmp_path / "table.jsonl"
+    csv_named_jsonl.write_text("id,text\n1,hello\n2,world\n")
+    result = CliRunner().invoke(app, ["score", str(csv_named_jsonl), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "3 documents: 0 scored, 3 rejected (malformed JSON: 3)" in output
+    assert "warning: no document could be scored" in output
