@@ -8,13 +8,15 @@ difficulty: reading_age               # or {columns: {reading_age: 0.7, flesch_e
 tiers: {quantiles: 5}                 # or {edges: [6, 9, 12]} or {column: level, order: [0, 1, 2]}
 pacing: {kind: ceiling_raise, params: {warmup_fraction: 0.1}, sampling: cumulative, tier_weights: size}
 budget: {tokens: 5000000}             # or {steps: 20000, tokens_per_step: 2048}
-lr_schedule: {kind: cosine, params: {warmup_fraction: 0.02}}   # optional, recorded beside the pacing
+lr_schedule: {kind: cosine, params: {warmup_fraction: 0.02}}   # optional: the trainer's default
 seed: 0
 ```
 
 Difficulty is "higher = harder". One column is used as is; a `columns` mapping is a weighted sum of
 rank-normalised columns (negative weight for "higher = easier" columns). A categorical ladder
 (`tiers.order`) needs no difficulty: a document's tier is its label's position in the order.
+The optional `lr_schedule` is written into the manifest; `curriscale train` and `grid` use it when no
+schedule is given (kinds and parameters: `LR_SCHEDULE_PARAMS`, as in `curriscale.train.schedules`).
 Every malformed field raises `CurriscaleError` naming the file and field.
 """
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -34,6 +37,16 @@ from curriscale.curricula.pacing import Pacing
 from curriscale.errors import CurriscaleError
 
 TOP_LEVEL = ("name", "difficulty", "tiers", "pacing", "budget", "lr_schedule", "seed", "description")
+# The LR schedules a recipe can pair with its pacing (`curriscale.train.schedules` runs them) and
+# the parameters each one takes; the trainer uses them when no --lr-schedule is given.
+_WARMUP_FLOOR = ("warmup_fraction", "min_lr_ratio")
+LR_SCHEDULE_PARAMS: dict[str, tuple[str, ...]] = {
+    "cosine": _WARMUP_FLOOR,
+    "wsd": (*_WARMUP_FLOOR, "decay_fraction"),
+    "linear": _WARMUP_FLOOR,
+    "constant": ("warmup_fraction",),
+    "step": ("warmup_fraction", "step_milestones", "step_gamma"),
+}
 
 
 @dataclass(frozen=True)
@@ -129,19 +142,69 @@ class Recipe:
         difficulty, normalise = _parse_difficulty(data.get("difficulty"), tiers, source)
         budget = _parse_budget(data.get("budget"), source)
         pacing = _parse_pacing(data.get("pacing"), budget, source)
-        lr = data.get("lr_schedule")
-        if lr is not None and not (isinstance(lr, dict) and isinstance(lr.get("kind"), str)):
-            raise CurriscaleError(f"{source}: lr_schedule: must be a mapping with a string 'kind'")
-        if lr is not None:
-            lr = {**lr, "params": lr.get("params") or {}}
-            if not isinstance(lr["params"], dict):
-                raise CurriscaleError(f"{source}: lr_schedule.params: must be a mapping")
+        lr = check_lr_schedule(data.get("lr_schedule"), f"{source}: lr_schedule")
         seed = data.get("seed", 0)
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise CurriscaleError(f"{source}: seed: must be an integer")
         return cls(
             name, difficulty, normalise, tiers, pacing, budget, lr, seed, data.get("description", ""), source
         )
+
+
+def check_lr_schedule(spec: Any, where: str) -> dict[str, Any] | None:
+    """Check an `lr_schedule` section (`{kind, params}` or None); return it with `params` filled in.
+
+    The values are kept as written, so a recipe's hash does not change by being checked. Used for
+    recipes and, by the trainer, for the section a manifest carries.
+
+    Raises:
+        CurriscaleError: an unknown kind or key, or a parameter out of range; names the field.
+    """
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or not isinstance(spec.get("kind"), str):
+        raise CurriscaleError(f"{where}: must be a mapping with a string 'kind'")
+    for key in spec:
+        if key not in ("kind", "params"):
+            raise CurriscaleError(f"{where}.{key}: unknown field (allowed: kind, params)")
+    kind, params = spec["kind"], spec.get("params") or {}
+    if kind not in LR_SCHEDULE_PARAMS:
+        raise CurriscaleError(
+            f"{where}.kind: unknown LR schedule {kind!r} (choose from {', '.join(LR_SCHEDULE_PARAMS)})"
+        )
+    if not isinstance(params, dict):
+        raise CurriscaleError(f"{where}.params: must be a mapping")
+    allowed = LR_SCHEDULE_PARAMS[kind]
+    for key, value in params.items():
+        if key not in allowed:
+            raise CurriscaleError(
+                f"{where}.params.{key}: unknown parameter for {kind} (allowed: {', '.join(allowed)})"
+            )
+        _check_lr_param(key, value, f"{where}.params.{key}")
+    return {**spec, "params": params}
+
+
+# Each numeric LR parameter: (accepts the value, what the error says it must be).
+_LR_PARAM_RANGES = {
+    "warmup_fraction": (lambda x: 0 <= x < 1, "a number in [0, 1)"),
+    "min_lr_ratio": (lambda x: 0 <= x <= 1, "a number in [0, 1]"),
+    "decay_fraction": (lambda x: 0 < x <= 1, "a number in (0, 1]"),
+    "step_gamma": (lambda x: x > 0, "a positive number"),
+}
+
+
+def _check_lr_param(key: str, value: Any, where: str) -> None:
+    def number(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+    if key == "step_milestones":
+        ok = isinstance(value, list) and value and all(number(m) and 0 < m < 1 for m in value)
+        if not ok or any(a >= b for a, b in zip(value, value[1:], strict=False)):
+            raise CurriscaleError(f"{where}: must be a non-empty list of increasing fractions in (0, 1)")
+        return
+    accepts, what = _LR_PARAM_RANGES[key]
+    if not (number(value) and accepts(value)):
+        raise CurriscaleError(f"{where}: must be {what}, got {value!r}")
 
 
 def _positive_int(value: Any, where: str) -> int:

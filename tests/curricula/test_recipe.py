@@ -113,6 +113,25 @@ def broken(path: str, value) -> dict:
         ("pacing.unit", "tokens", r"pacing\.unit: 'tokens' but the budget is given in steps"),
         ("pacing.params", {"start_fraction": 2}, r"pacing\.params\.start_fraction: must be a number"),
         ("lr_schedule", {"params": {}}, r"lr_schedule: must be a mapping with a string 'kind'"),
+        (
+            "lr_schedule.kind",
+            "zigzag",
+            r"lr_schedule\.kind: unknown LR schedule 'zigzag' \(choose from cosine",
+        ),
+        (
+            "lr_schedule.params.warmup_fraction",
+            "2%",
+            r"lr_schedule\.params\.warmup_fraction: must be a number",
+        ),
+        (
+            "lr_schedule.params.min_lr_ratio",
+            1.5,
+            r"lr_schedule\.params\.min_lr_ratio: must be a number in \[0, 1\]",
+        ),
+        ("lr_schedule.params.warmup", 0.1, r"lr_schedule\.params\.warmup: unknown parameter for cosine"),
+        ("lr_schedule.params.decay_fraction", 0.2, r"params\.decay_fraction: unknown parameter for cosine"),
+        ("lr_schedule.peak", 0.1, r"lr_schedule\.peak: unknown field \(allowed: kind, params\)"),
+        ("lr_schedule.params", [0.1], r"lr_schedule\.params: must be a mapping"),
         ("seed", "zero", r"seed: must be an integer"),
         ("name", "", r"name: must be a non-empty string"),
         ("colour", "blue", r"colour: unknown field"),
@@ -121,6 +140,22 @@ def broken(path: str, value) -> dict:
 def test_malformed_recipe_names_the_field(path, value, message):
     with pytest.raises(CurriscaleError, match=message):
         Recipe.from_dict(broken(path, value), source="recipe.yaml")
+
+
+def test_lr_schedule_section_takes_each_kinds_parameters_as_written():
+    wsd = {"kind": "wsd", "params": {"warmup_fraction": 0, "decay_fraction": 0.3, "min_lr_ratio": 0.0}}
+    step = {"kind": "step", "params": {"step_milestones": [0.5, 0.8], "step_gamma": 0.3}}
+    for section in (wsd, step, {"kind": "constant"}):
+        recipe = Recipe.from_dict(dict(VALID, lr_schedule=section))
+        assert recipe.lr_schedule == {"params": {}, **section}
+        assert Recipe.from_dict(recipe.to_dict()) == recipe
+    with pytest.raises(CurriscaleError, match=r"step_milestones: must be a non-empty list of increasing"):
+        Recipe.from_dict(dict(VALID, lr_schedule={"kind": "step", "params": {"step_milestones": [0.8, 0.5]}}))
+    # Presets' sections stay valid and their hashes unchanged by the check (values kept as written).
+    assert load_recipe("task-ladder").lr_schedule == {
+        "kind": "cosine",
+        "params": {"warmup_fraction": 0.02, "min_lr_ratio": 0.1},
+    }
 
 
 def test_cli_recipes_list_and_show():
