@@ -5,11 +5,15 @@ rows, seeded by (seed, tier, epoch[, group]); an exhausted tier starts its next 
 three integers (epoch, group position, row position) is the whole state, so a reader can be put
 back anywhere. Reading a group also measures it (token counts, ids, answer masks) through a
 callback from the sampler, once per group rather than once per document.
+
+A tier file that cannot be read (truncated, corrupt) raises `CurriscaleError` naming the file and
+the `curriscale verify` command that checks the whole curriculum against its manifest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +21,24 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curriscale.errors import CurriscaleError
+
 # Per-row token counts of a row group, each row's token ids when a tokenizer is used, and each
 # row's answer mask (True on answer tokens) when answer masks are asked for.
 Measured = tuple[list[int], list[np.ndarray] | None, list[np.ndarray] | None]
+
+
+@contextlib.contextmanager
+def reading_tier_file(path: Path) -> Iterator[None]:
+    """Turn pyarrow's errors while reading tier file `path` into a `CurriscaleError` naming it."""
+    try:
+        yield
+    except (pa.ArrowException, OSError) as error:
+        folder = next((p for p in Path(path).parents if (p / "manifest.json").is_file()), Path(path).parent)
+        reason = " ".join(str(error).split())  # pyarrow's messages span lines; errors are one line
+        raise CurriscaleError(
+            f"{path}: cannot read tier file ({reason}); check the curriculum with `curriscale verify {folder}`"
+        ) from error
 
 
 class RowGroup:
@@ -46,7 +65,8 @@ class TierReader:
         self.index, self.columns = index, columns
         self.groups: list[tuple[Path, int]] = []
         for path in files:
-            metadata = pq.ParquetFile(path).metadata
+            with reading_tier_file(path):
+                metadata = pq.ParquetFile(path).metadata
             self.groups += [
                 (path, g) for g in range(metadata.num_row_groups) if metadata.row_group(g).num_rows
             ]
@@ -71,7 +91,8 @@ class TierReader:
         g = int(self._order[1][self.group_pos])
         if self._cached is None or self._cached[0] != (self.epoch, g):
             path, row_group = self.groups[g]
-            table = pq.ParquetFile(path).read_row_group(row_group, columns=self.columns)
+            with reading_tier_file(path):
+                table = pq.ParquetFile(path).read_row_group(row_group, columns=self.columns)
             order = np.random.default_rng([seed, self.index, self.epoch, 1, g]).permutation(table.num_rows)
             self._cached = ((self.epoch, g), RowGroup(self.index, table, order.tolist(), measure(table)))
         return self._cached[1]

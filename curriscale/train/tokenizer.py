@@ -52,12 +52,15 @@ def manifest_texts(manifests: Iterable[str | Path]) -> Iterator[str]:
     import pyarrow.parquet as pq
 
     from curriscale.curricula.manifest import load_manifest
+    from curriscale.curricula.tier_reader import reading_tier_file
 
     for path in manifests:
         manifest = load_manifest(path)
         for tier in range(len(manifest.tiers)):
             for file in manifest.tier_files(tier):
-                yield from pq.read_table(file, columns=["text"]).column("text").to_pylist()
+                with reading_tier_file(file):
+                    texts = pq.read_table(file, columns=["text"]).column("text").to_pylist()
+                yield from texts
 
 
 def tokenizer_from_spec(spec: str, manifests: Iterable[str | Path]) -> Tokenizer:
