@@ -11,13 +11,17 @@ packed training data has).
   averages the levels that have questions.
 - `answer_loss_level_<k>`: mean answer-token loss per question, averaged over questions.
 - positions: mean loss at each position of the sequence (for the temporal scaling law).
+- chance (`EvalSet.chance_accuracy`, per level): the accuracy of always giving the level's most
+  frequent answer, over the questions that are scored. Yes/no or few-entity levels start well
+  above 0, and an accuracy means learning only above this baseline.
 
 Documents are tokenised once (`EvalSet.load`), sorted by length and batched so padding stays small.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +59,9 @@ class EvalSet:
     answer_masks: list[np.ndarray]  # over targets (sequence[1:]); all False for non-questions
     groups: np.ndarray  # group id per document (level or tier), -1 when absent
     questions_cut: int = 0  # questions whose answer fell beyond seq_len (scored as plain text)
+    questions: int = 0  # question documents, scored or cut
+    # level (as in `accuracy_level_<k>`) -> share of its scored questions with its most frequent answer
+    chance_accuracy: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | Path, tokenizer, seq_len: int) -> EvalSet:
@@ -65,7 +72,8 @@ class EvalSet:
         group_name = next((c for c in ("level", "tier") if c in table.column_names), None)
         groups = table.column(group_name).to_pylist() if group_name else [None] * n
         encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
-        sequences, masks, cut = [], [], 0
+        sequences, masks, cut, questions = [], [], 0, 0
+        answers: dict[int, list[str]] = {}  # scored questions' answers per level
         for row, (text, prompt, encoding) in enumerate(zip(texts, prompts, encodings, strict=True)):
             ids = np.array([eos_id(tokenizer), *encoding.ids], dtype=np.int64)
             ends = np.array([end for _, end in encoding.offsets], dtype=np.int64)
@@ -76,14 +84,23 @@ class EvalSet:
                 mask = ends > len(prompt) + 1
             else:
                 mask = np.zeros(len(ends), dtype=bool)
+            questions += bool(mask.any())
             if len(ids) > seq_len + 1:
                 # A question whose answer is cut off cannot be checked: count it as plain text.
                 cut += bool(mask[seq_len:].any())
                 ids, mask = ids[: seq_len + 1], mask[:seq_len] & ~mask[seq_len:].any()
+            if mask.any() and groups[row] is not None:
+                # The scored answer is the text after the prompt and its space (the masked tokens).
+                answers.setdefault(int(groups[row]), []).append(text[len(prompt) + 1 :])
             sequences.append(ids)
             masks.append(mask)
         group_ids = np.array([-1 if g is None else int(g) for g in groups], dtype=np.int64)
-        return cls(sequences, masks, group_ids, cut)
+        chance = {
+            str(level): Counter(given).most_common(1)[0][1] / len(given)
+            for level, given in sorted(answers.items())
+            if level >= 0
+        }
+        return cls(sequences, masks, group_ids, cut, questions, chance)
 
     def __len__(self) -> int:
         return len(self.sequences)

@@ -85,3 +85,30 @@ def test_missing_text_column_names_the_file(tmp_path):
     path.write_text('{"body": "x"}\n')
     with pytest.raises(CurriscaleError, match="bad.jsonl: eval file has no 'text'"):
         EvalSet.load(path, train_tokenizer([], 257), 16)
+
+
+def test_chance_accuracy_is_the_majority_answer_share_of_scored_questions(tmp_path):
+    def question(prompt, answer, level):
+        return {"text": f"{prompt} {answer}", "prompt": prompt, "answer": answer, "level": level}
+
+    long = "is the sky above the long long long long road blue?"
+    docs = [
+        question("is it wet?", "yes", 1),
+        question("is it dry?", "yes", 1),
+        question("is it hot?", "no", 1),
+        question(long, "no", 1),  # cut by seq_len: not scored, so not in the baseline
+        question("who has it?", "ann", 3),
+        question("who took it?", "bob", 3),
+        {"text": "a plain sentence.", "level": 0},
+        question("no level?", "yes", None),
+    ]
+    path = tmp_path / "eval.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    eval_set = EvalSet.load(path, train_tokenizer([], 257), seq_len=20)
+    assert eval_set.questions_cut == 1 and eval_set.questions == 7
+    assert eval_set.chance_accuracy == {"1": pytest.approx(2 / 3), "3": 0.5}
+    metrics, _ = evaluate(Oracle(eval_set, spoil=set(), vocab=257), eval_set)
+    # Keys are the level ids of the accuracy metrics.
+    assert {f"accuracy_level_{k}" for k in eval_set.chance_accuracy} == {
+        k for k in metrics if k.startswith("accuracy_level_")
+    }
