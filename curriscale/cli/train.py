@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,10 @@ def train(
         Path, typer.Option("--out", "-o", help="Run directory; rerunning resumes or returns.")
     ] = Path("run"),
     size: Annotated[str, typer.Option(help="Model size s0..s7 (~13k to ~2.3M non-embedding params).")] = "s2",
-    lr_schedule: Annotated[str, typer.Option(help="cosine, wsd, linear, constant or step.")] = "cosine",
+    lr_schedule: Annotated[
+        str | None,
+        typer.Option(help="cosine, wsd, linear, constant or step (default: the manifest's, else cosine)."),
+    ] = None,
     budget_tokens: Annotated[int | None, typer.Option(help="Training tokens.")] = None,
     budget_flops: Annotated[
         float | None, typer.Option(help="Training FLOPs (6N + attention per token).")
@@ -73,7 +77,28 @@ def train(
         f"{k}={v:.4g}" for k, v in sorted(result.final_metrics.items()) if not k.startswith("ood_")
     )
     console.info(f"{result.steps} steps, {result.tokens} tokens: {metrics}")
+    for line in cut_question_warnings(out / "config.json"):
+        console.err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
     console.out.print(str(out))
+
+
+def cut_question_warnings(config_path: Path) -> list[str]:
+    """One line per eval set (eval, ood) whose questions were cut by seq_len, from a run's config.json."""
+    from curriscale.train.tokenizer import BYTE_ALPHABET
+
+    config = json.loads(config_path.read_text())
+    bytes_only = config.get("model", {}).get("vocab_size") == BYTE_ALPHABET + 1  # no BPE merges
+    fix = "--tokenizer bpe:1024 or a larger --seq-len" if bytes_only else "a larger --seq-len"
+    lines = []
+    for prefix in ("eval", "ood"):
+        cut = config.get(f"{prefix}_questions_cut") or 0
+        if cut:
+            total = config.get(f"{prefix}_questions")
+            of = f" of {total}" if total else ""
+            lines.append(
+                f"{cut}{of} {prefix} questions exceed seq_len={config['seq_len']} and have no accuracy; use {fix}"
+            )
+    return lines
 
 
 def register(app: typer.Typer) -> None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from curriscale.errors import CurriscaleError
+from curriscale.train.schedules import EXTRA_PARAMS, SCHEDULES
+
+# How a run executes rather than what it computes: a rerun of the same run may change these.
+EXECUTION_FIELDS = ("out", "threads", "compile", "export_hf")
+# Compared as absolute paths, so a rerun from another working directory is the same run.
+PATH_FIELDS = ("manifest", "eval_path", "ood_path", "init_from")
 
 
 @dataclass
@@ -18,7 +25,8 @@ class TrainConfig:
         out: run directory.
         manifest: curriculum manifest (`manifest.json`) the data comes from.
         size: model size name ("s0".."s7", see `model.SIZES`).
-        lr_schedule: cosine | wsd | linear | constant | step.
+        lr_schedule: cosine | wsd | linear | constant | step; None (default) takes the manifest's
+            paired schedule (its kind and parameters), else cosine (see `schedules.resolve_schedule`).
         lr: peak learning rate.
         budget_tokens: training tokens; or give `budget_flops` (converted with flops_per_token).
         eval_path / ood_path: fixed eval sets (JSONL/Parquet); OOD metrics are prefixed `ood_`.
@@ -43,7 +51,7 @@ class TrainConfig:
     out: str
     manifest: str | None = None
     size: str = "s2"
-    lr_schedule: str = "cosine"
+    lr_schedule: str | None = None
     lr: float = 3e-3
     budget_tokens: int | None = None
     budget_flops: float | None = None
@@ -83,6 +91,56 @@ class TrainConfig:
             raise CurriscaleError(f"eval_spacing {self.eval_spacing!r}: choose log or even")
         if not 0 < self.stop_fraction <= 1:
             raise CurriscaleError(f"stop_fraction={self.stop_fraction}: must be in (0, 1]")
+        if self.init_from is None:
+            from curriscale.train.model import SIZES
+
+            if self.size not in SIZES:
+                raise CurriscaleError(
+                    f"--size {self.size!r}: unknown model size; choose one of {sorted(SIZES)}"
+                )
+        if self.lr_schedule is not None and self.lr_schedule not in SCHEDULES:
+            raise CurriscaleError(f"--lr-schedule {self.lr_schedule!r}: choose one of {', '.join(SCHEDULES)}")
+        unknown = sorted(set(self.lr_params) - set(EXTRA_PARAMS))
+        if unknown:
+            raise CurriscaleError(f"lr_params {unknown}: unknown (allowed: {', '.join(EXTRA_PARAMS)})")
+        _check_tokenizer_spec(self.tokenizer)
+        for name in ("batch_size", "seq_len", "n_evals", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise CurriscaleError(f"--{name.replace('_', '-')} {value!r}: must be an integer >= 1")
+        for name in ("budget_tokens", "budget_flops", "lr"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise CurriscaleError(f"--{name.replace('_', '-')} {value!r}: must be a positive number")
+        if not 0 <= self.warmup_fraction < 1:
+            raise CurriscaleError(f"warmup_fraction={self.warmup_fraction}: must be in [0, 1)")
+
+    def check_inputs(self) -> None:
+        """Check that the files the run reads exist (the value checks ran at construction).
+
+        Raises:
+            CurriscaleError: naming the option and the missing file.
+        """
+        if self.manifest is None and self.init_from is None:
+            raise CurriscaleError("--manifest is required (or --init-from a run to grow)")
+        if self.manifest is not None and not Path(self.manifest).exists():
+            raise CurriscaleError(f"--manifest {self.manifest}: file not found")
+        for option, path in (("--eval", self.eval_path), ("--ood", self.ood_path)):
+            if path is not None and not Path(path).is_file():
+                raise CurriscaleError(f"{option} {path}: file not found")
+        if _is_path_spec(self.tokenizer) and not Path(self.tokenizer).is_file():
+            raise CurriscaleError(f"--tokenizer {self.tokenizer}: file not found")
+
+    def request(self) -> dict[str, Any]:
+        """What this config asks a run to compute, as stored in config.json and compared on a rerun.
+
+        Execution-only fields (`EXECUTION_FIELDS`) are left out; paths are absolute.
+        """
+        data = {k: v for k, v in self.to_dict().items() if k not in EXECUTION_FIELDS}
+        for key in (*PATH_FIELDS, "tokenizer"):
+            if data[key] is not None and (key != "tokenizer" or _is_path_spec(data[key])):
+                data[key] = str(Path(data[key]).resolve())
+        return json.loads(json.dumps(data))  # JSON types (tuples become lists), as read back
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,6 +150,42 @@ class TrainConfig:
         """Build from a dict, ignoring keys that are not config fields (e.g. derived counts)."""
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _is_path_spec(spec: str | None) -> bool:
+    return spec is not None and spec != "bytes" and not spec.startswith("bpe:")
+
+
+def _check_tokenizer_spec(spec: str | None) -> None:
+    if spec is None or not spec.startswith("bpe:"):
+        return
+    size = spec[4:]
+    if not size.isdigit() or int(size) < 257:
+        raise CurriscaleError(
+            f"--tokenizer {spec!r}: write bpe:<vocab size>, a vocab size >= 257, e.g. bpe:512"
+        )
+
+
+def config_differences(stored: dict[str, Any], requested: dict[str, Any]) -> list[str]:
+    """The fields where a run folder's stored request differs from a new one, as "name: old -> new".
+
+    A field the stored request lacks (written before the field existed) counts as its default.
+    """
+    defaults = {
+        f.name: f.default if f.default is not MISSING else f.default_factory()
+        for f in fields(TrainConfig)
+        if f.default is not MISSING or f.default_factory is not MISSING
+    }
+    changed = []
+    for key in sorted(requested):
+        before = stored.get(key, defaults.get(key))
+        if before != requested[key]:
+            changed.append(f"{key}: {_show(before)} -> {_show(requested[key])}")
+    return changed
+
+
+def _show(value: Any) -> str:
+    return "none" if value is None else str(value)
 
 
 @dataclass

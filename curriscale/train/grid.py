@@ -4,7 +4,7 @@ A grid file (YAML) names the axes and the budget rule:
 
     sizes: [s0, s1, s2]
     manifests: {ladder: curricula/ladder/manifest.json, static: curricula/static/manifest.json}
-    lr_schedules: [cosine]
+    lr_schedules: [cosine]         # optional: without it, each manifest's paired schedule (else cosine)
     seeds: [0, 1, 2]
     budget: {flops: 2.0e12}        # or {tokens: 4_000_000} or {tokens_per_param: 20}
     lr: {s0: 1.0e-2, s1: 6.0e-3}   # one value, or one per size (the prototype: tune LR per size)
@@ -13,6 +13,10 @@ A grid file (YAML) names the axes and the budget rule:
     tokenizer: bytes               # or bpe:512 (one BPE trained on the manifests), or a tokenizer.json
     train: {batch_size: 16, seq_len: 128, n_evals: 8}   # any other TrainConfig field
     growth: [{from: s1, grow: depth, at: 0.5}]          # optional: grown vs fresh at equal compute
+
+An explicit `lr_schedules` list crosses every manifest with every schedule. Without it, each
+manifest runs with the LR schedule its recipe paired with it (kind and parameters, see
+`schedules.resolve_schedule`), so a cell's schedule column and name show that kind.
 
 Paths are relative to the grid file. `budget.flops` gives every cell the same compute (smaller
 models see more tokens); `tokens_per_param` scales tokens with n_params (Chinchilla's ~20).
@@ -52,6 +56,7 @@ from curriscale.train.config import TrainConfig
 from curriscale.train.grid_index import write_index
 from curriscale.train.growth import grown_config
 from curriscale.train.model import GPTConfig
+from curriscale.train.schedules import manifest_lr_schedule
 from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, tokenizer_from_spec
 
 EXECUTORS = ("local", "slurm", "ray")
@@ -85,6 +90,11 @@ def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
             raise CurriscaleError(f"{path}: missing '{key}'")
     if not isinstance(grid["manifests"], dict):
         raise CurriscaleError(f"{path}: 'manifests' maps a curriculum name to a manifest path")
+    schedules = grid.get("lr_schedules")
+    if schedules is not None and not (isinstance(schedules, list) and schedules):
+        raise CurriscaleError(
+            f"{path}: 'lr_schedules' is a non-empty list (or leave it out: each manifest's)"
+        )
     if len(grid["budget"]) != 1 or next(iter(grid["budget"])) not in ("tokens", "flops", "tokens_per_param"):
         raise CurriscaleError(
             f"{path}: 'budget' is one of {{tokens: N}}, {{flops: F}}, {{tokens_per_param: R}}"
@@ -120,6 +130,19 @@ def _budget(
     return {"budget_tokens": int(amount / per_token)}
 
 
+def _schedules(grid: dict, base: Path) -> dict[str, list[tuple[str, str | None]]]:
+    """Each curriculum's LR schedules as (kind, the cell's `TrainConfig.lr_schedule`).
+
+    The grid's `lr_schedules` list when it has one; else the manifest's paired schedule (cosine if
+    none), left to the trainer to read (`lr_schedule=None`) so config.json records its source.
+    """
+    listed = grid.get("lr_schedules")
+    if listed is not None:
+        return {curriculum: [(str(k), str(k)) for k in listed] for curriculum in grid["manifests"]}
+    paired = {c: manifest_lr_schedule(base / m) for c, m in grid["manifests"].items()}
+    return {c: [(lr["kind"] if lr else "cosine", None)] for c, lr in paired.items()}
+
+
 def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
     """Every cell of the grid with its full TrainConfig (run dirs under `out_dir/cells/`).
 
@@ -141,35 +164,39 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
         "tokenizer": str(tokenizer),
         **train_options,
     }
-    axes = list(
-        itertools.product(
-            grid["manifests"].items(), grid.get("lr_schedules", ["cosine"]), grid.get("seeds", [0])
-        )
-    )
+    schedules = _schedules(grid, base)
+    axes = [
+        ((curriculum, manifest), schedule, seed)
+        for curriculum, manifest in grid["manifests"].items()
+        for schedule in schedules[curriculum]
+        for seed in grid.get("seeds", [0])
+    ]
     cells = []
-    for size, ((curriculum, manifest), schedule, seed) in itertools.product(grid["sizes"], axes):
+    for size, ((curriculum, manifest), (schedule, option), seed) in itertools.product(grid["sizes"], axes):
         model = GPTConfig.from_size(size, vocab_size, seq_len)
         name = f"{size}-{curriculum}-{schedule}-seed{seed}"
         config = TrainConfig(
-            out=str(out_dir / "cells" / name), manifest=str(base / manifest), size=size, lr_schedule=schedule,
+            out=str(out_dir / "cells" / name), manifest=str(base / manifest), size=size, lr_schedule=option,
             lr=float(lrs[size] if isinstance(lrs, dict) else lrs), seed=int(seed),
             **_budget(rule, amount, model), **common,
         )  # fmt: skip
         cells.append(Cell(name, size, curriculum, schedule, int(seed), config))
-    for plan, ((curriculum, manifest), schedule, seed) in itertools.product(grid.get("growth", []), axes):
+    for plan, ((curriculum, manifest), (schedule, option), seed) in itertools.product(
+        grid.get("growth", []), axes
+    ):
         small_size, how, at = plan["from"], plan["grow"], float(plan.get("at", 0.5))
         small = GPTConfig.from_size(small_size, vocab_size, seq_len)
         lr = float(lrs[small_size] if isinstance(lrs, dict) else lrs)
         first = f"{small_size}-{how}-{curriculum}-{schedule}-seed{seed}-stage1"
         stage1 = TrainConfig(
-            out=str(out_dir / "cells" / first), manifest=str(base / manifest), size=small_size, lr_schedule=schedule,
+            out=str(out_dir / "cells" / first), manifest=str(base / manifest), size=small_size, lr_schedule=option,
             lr=lr, seed=int(seed), stop_fraction=at, **_budget(rule, amount, grown_config(small, how), small, at), **common,
         )  # fmt: skip
         cells.append(Cell(first, small_size, curriculum, schedule, int(seed), stage1, stage=0, indexed=False))
         name = f"{small_size}+{how}-{curriculum}-{schedule}-seed{seed}"
         options = {k: v for k, v in common.items() if k != "tokenizer"}
         grown = TrainConfig(
-            out=str(out_dir / "cells" / name), init_from=stage1.out, grow=how, lr_schedule=schedule, lr=lr,
+            out=str(out_dir / "cells" / name), init_from=stage1.out, grow=how, lr_schedule=option, lr=lr,
             seed=int(seed), **options,
         )  # fmt: skip
         cells.append(Cell(name, f"{small_size}+{how}", curriculum, schedule, int(seed), grown, stage=1))

@@ -12,11 +12,17 @@ AdamW step. Around it sit the things a scaling grid needs:
   checkpoint on disk is the last good one;
 - `lr.parquet` has the learning rate of every step, for the LR-annealing scaling law;
 - `done.json` marks a finished run: a rerun returns its result immediately.
+
+Every option is checked, and the tokenizer, model, schedule, data source and eval sets are set up,
+before anything is written into the run folder, so a bad option leaves no trace. A folder that
+already holds a run (config.json) is resumed or returned only if the new request matches the one
+stored there (`request` in config.json); otherwise the run stops naming the differing fields.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,17 +31,18 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tokenizers import Tokenizer
 
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json
 from curriscale.train.checkpoint import checkpoint_dir, load_checkpoint, load_weights, save_checkpoint
-from curriscale.train.config import RunResult, TrainConfig
+from curriscale.train.config import PATH_FIELDS, RunResult, TrainConfig, config_differences
 from curriscale.train.data import Batches, SourceFactory, manifest_source
 from curriscale.train.evaluate import EvalSet, evaluate
 from curriscale.train.growth import grow_model
 from curriscale.train.model import GPT, GPTConfig
 from curriscale.train.records import Records, write_lr_table
-from curriscale.train.schedules import LRSchedule
+from curriscale.train.schedules import EXTRA_PARAMS, LRSchedule, resolve_schedule
 from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, tokenizer_from_spec
 
 
@@ -48,12 +55,16 @@ def eval_steps(total_steps: int, n_evals: int, spacing: str) -> list[int]:
     return sorted({max(1, int(round(p))) for p in points} | {total_steps})
 
 
-def _run_tokenizer(config: TrainConfig, run_dir: Path):
-    """The run's tokenizer, written into the run directory on first use so a resume reads the same one."""
+def _run_tokenizer(config: TrainConfig, run_dir: Path) -> tuple[Tokenizer, bool]:
+    """The run's tokenizer, and whether it is new (to be saved into the run folder).
+
+    A run being resumed (its config.json matched the request) reads its own copy, so it continues
+    with the same ids; anything else left in a folder without a run is not trusted.
+    """
     own = run_dir / "tokenizer.json"
-    if not own.exists():
-        save_tokenizer(tokenizer_from_spec(config.tokenizer or "bytes", [config.manifest]), own)
-    return load_tokenizer(own)
+    if (run_dir / "config.json").is_file() and own.is_file():
+        return load_tokenizer(own), False
+    return tokenizer_from_spec(config.tokenizer or "bytes", [config.manifest]), True
 
 
 @dataclass
@@ -67,26 +78,69 @@ class _Start:
     sampler: dict | None = None
 
 
-def _grow_from_run(config: TrainConfig) -> _Start:
-    """Grow the source run's newest checkpoint; adopt its manifest, token plan, context and tokenizer.
+def _adopt_source_run(config: TrainConfig) -> dict:
+    """For a growth run: check the source run; adopt its manifest, token plan, context and tokenizer.
 
-    `config` is updated in place so config.json records what the grown run really uses.
+    `config` is updated in place so config.json records what the grown run really uses. Returns the
+    source run's config.json.
     """
     source = Path(config.init_from)
-    folder = checkpoint_dir(source)
-    if not (source / "config.json").is_file() or folder is None:
+    if not (source / "config.json").is_file() or checkpoint_dir(source) is None:
         raise CurriscaleError(f"--init-from {source}: not a run directory with config.json and a checkpoint")
     source_config = json.loads((source / "config.json").read_text())
     config.manifest = config.manifest or source_config["manifest"]
     config.budget_tokens, config.budget_flops = source_config["budget_tokens"], None
     config.seq_len = source_config["seq_len"]  # the data position is counted in these sequences
     config.tokenizer = str(source / "tokenizer.json")
+    return source_config
+
+
+def _grow_from_run(config: TrainConfig, source_config: dict) -> _Start:
+    """Grow the source run's newest checkpoint (see `_adopt_source_run`)."""
+    folder = checkpoint_dir(Path(config.init_from))
     small = GPT(GPTConfig(**source_config["model"]))
     load_weights(folder, small)
     state = torch.load(folder / "state.pt", weights_only=True)
     model = grow_model(small, config.grow, seed=config.seed)
     size = f"{source_config['size']}+{config.grow}"
     return _Start(model, size, state["tokens"], state["flops"], state["sampler"])
+
+
+def _stored_request(stored: dict, requested: dict) -> dict:
+    """The request a run folder's config.json records, to compare a rerun's request with.
+
+    A config.json written before the request was stored has the request as its top-level fields,
+    except the ones the run derived: the tokenizer (its copy), a grown run's adopted plan and a
+    FLOPs budget's token count. Those are not compared; paths are made absolute as in a request.
+    """
+    if "request" in stored:
+        return stored["request"]
+    derived = {"tokenizer"}
+    if requested.get("init_from") is not None:
+        derived |= {"size", "manifest", "seq_len", "budget_tokens", "budget_flops"}
+    if requested.get("budget_flops") is not None:
+        derived.add("budget_tokens")
+    legacy = {k: stored[k] for k in requested if k in stored and k not in derived}
+    for key in PATH_FIELDS:
+        if legacy.get(key) is not None:
+            legacy[key] = str(Path(legacy[key]).resolve())
+    return {**{k: requested[k] for k in derived if k in requested}, **legacy}
+
+
+def _check_rerun(run_dir: Path, requested: dict) -> None:
+    """Refuse a run folder that holds a run with another config (see the module docstring)."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise CurriscaleError(f"{path}: unreadable ({error}); use another --out") from error
+    changed = config_differences(_stored_request(stored, requested), requested)
+    if changed:
+        raise CurriscaleError(
+            f"{run_dir} holds a run with a different config ({', '.join(changed)}); use another --out"
+        )
 
 
 def train(
@@ -105,15 +159,29 @@ def train(
     Raises:
         CurriscaleError: bad options, unreadable inputs, or a non-finite loss.
     """
+    config = copy.deepcopy(config)  # filled in below (growth, schedule); the caller's stays as given
     run_dir = Path(config.out)
+    config.check_inputs()
+    requested = config.request()
+    source_config = _adopt_source_run(config) if config.init_from else None
+    kind, lr_params, lr_source = resolve_schedule(
+        config.lr_schedule, config.manifest, config.warmup_fraction, config.min_lr_ratio, config.lr_params
+    )
+    config.lr_schedule, config.warmup_fraction = kind, lr_params["warmup_fraction"]
+    config.min_lr_ratio = lr_params["min_lr_ratio"]
+    config.lr_params = {k: v for k, v in lr_params.items() if k in EXTRA_PARAMS}
+    # The schedule the run would really use is what must match: "no --lr-schedule" and
+    # "--lr-schedule cosine" are the same run when the manifest pairs none.
+    lr_fields = ("lr_schedule", "warmup_fraction", "min_lr_ratio", "lr_params")
+    requested.update(json.loads(json.dumps({k: getattr(config, k) for k in lr_fields})))
+    _check_rerun(run_dir, requested)
     if (run_dir / "done.json").is_file():
         return RunResult.load(run_dir)
     if config.threads:
         torch.set_num_threads(config.threads)
-    run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
-    start = _grow_from_run(config) if config.init_from else None  # first: it sets the tokenizer
-    tokenizer = _run_tokenizer(config, run_dir)
+    start = _grow_from_run(config, source_config) if source_config is not None else None
+    tokenizer, new_tokenizer = _run_tokenizer(config, run_dir)
     if start is None:
         start = _Start(
             GPT(GPTConfig.from_size(config.size, tokenizer.get_vocab_size(), config.seq_len)), config.size
@@ -129,14 +197,7 @@ def train(
         raise CurriscaleError(
             f"budget of {budget_tokens} tokens is less than one batch ({tokens_per_step} tokens)"
         )
-    schedule = LRSchedule(
-        config.lr_schedule,
-        config.lr,
-        total_steps,
-        config.warmup_fraction,
-        config.min_lr_ratio,
-        **config.lr_params,
-    )
+    schedule = LRSchedule(kind, config.lr, total_steps, **lr_params)
 
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -156,10 +217,16 @@ def train(
     eval_set = EvalSet.load(config.eval_path, tokenizer, config.seq_len) if config.eval_path else None
     ood_set = EvalSet.load(config.ood_path, tokenizer, config.seq_len) if config.ood_path else None
 
+    # Set up without error: only now is anything written into the run folder.
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if new_tokenizer:
+        save_tokenizer(tokenizer, run_dir / "tokenizer.json")
     atomic_write_json(
         run_dir / "config.json",
         {
             **config.to_dict(),
+            "request": requested,
+            "lr_schedule_source": lr_source,
             "size": start.size,
             "n_params": model_config.n_params(),
             "non_embedding_params": model_config.non_embedding_params(),
@@ -171,10 +238,8 @@ def train(
             "start_tokens": start_tokens,
             "tokenizer": "tokenizer.json",
             "lr_schedule_params": schedule.to_dict(),
-            # Questions longer than seq_len have no accuracy; a non-zero count means a bigger
-            # seq_len or a BPE tokenizer is needed to measure every level.
-            "eval_questions_cut": eval_set.questions_cut if eval_set else 0,
-            "ood_questions_cut": ood_set.questions_cut if ood_set else 0,
+            **_eval_summary("eval", eval_set),
+            **_eval_summary("ood", ood_set),
         },
     )
     # Every step's learning rate (step k = the k-th update, as in metrics.parquet): the LR-annealing
@@ -289,6 +354,23 @@ def _evaluate_all(
     if ood_set is not None:
         metrics.update(evaluate(model, ood_set, prefix="ood_")[0])
     return metrics, positions
+
+
+def _eval_summary(prefix: str, eval_set: EvalSet | None) -> dict:
+    """config.json's facts about an eval set: question counts and each level's chance accuracy.
+
+    `<prefix>_questions_cut` counts questions longer than seq_len, which have no accuracy (a non-zero
+    count means a bigger seq_len or a BPE tokenizer is needed to measure every level).
+    `<prefix>_chance_accuracy` maps each level (as in `accuracy_level_<k>`) to the accuracy of always
+    giving that level's most frequent answer: the baseline an accuracy has to beat.
+    """
+    if eval_set is None:
+        return {f"{prefix}_questions": 0, f"{prefix}_questions_cut": 0, f"{prefix}_chance_accuracy": {}}
+    return {
+        f"{prefix}_questions": eval_set.questions,
+        f"{prefix}_questions_cut": eval_set.questions_cut,
+        f"{prefix}_chance_accuracy": eval_set.chance_accuracy,
+    }
 
 
 def _manifest_summary(manifest: str | None) -> dict:

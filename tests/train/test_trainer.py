@@ -74,6 +74,11 @@ def test_run_directory_format(task, tmp_path):
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["size"] == "s0" and cfg["curriculum"] == "task" and cfg["budget_tokens"] == 40 * 8 * 32
     assert cfg["n_params"] > cfg["non_embedding_params"] > 0 and cfg["tokenizer"] == "tokenizer.json"
+    # Chance accuracy per level (majority answer), keyed like the accuracy_level_<k> metrics; the
+    # task's level 1 has five capitals, level 2 random words.
+    assert set(cfg["eval_chance_accuracy"]) == set(cfg["ood_chance_accuracy"]) == {"1", "2"}
+    assert 0.2 <= cfg["eval_chance_accuracy"]["1"] < 0.5 and cfg["eval_chance_accuracy"]["2"] < 0.1
+    assert cfg["eval_questions"] == 100 and cfg["eval_questions_cut"] == 0
     table = metrics(run)
     evaluated = table.dropna(subset=["eval_loss"])
     assert len(evaluated) >= 6 and evaluated["step"].iloc[-1] == 40 == result.steps
