@@ -10,7 +10,11 @@ whose manifest pacing is `static`, unless named) over its seeds:
   Crossings are interpolated on the seed-mean eval-loss curve in log tokens, where loss curves
   are close to straight.
 - final-metric differences (curriculum - baseline) for eval loss, OOD loss/accuracy, per-level
-  accuracy and documents drawn per tier: negative loss differences favour the curriculum.
+  accuracy and documents drawn per tier: negative loss differences favour the curriculum. An
+  accuracy difference also carries the metric's `chance` accuracy and `at_chance`: true when
+  neither arm is clearly above chance (`clearly_above_chance`), so the difference is between two
+  guess rates (or a guess rate and a model that has not learned the answer format) and says
+  nothing about the skill.
 - every interval is a percentile bootstrap that resamples seeds within each arm independently,
   widened for the small number of seeds (see `_boot`); an arm with one seed gives no interval. Measured coverage of the nominal 95% interval
   of a mean difference with normal noise: 86% with 3 seeds per arm, 89% with 5, 94% with 10; so
@@ -27,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from curriscale.errors import CurriscaleError
-from curriscale.fit.runs import Grid
+from curriscale.fit.runs import Grid, clearly_above_chance
 
 CI_LEVEL = 0.95
 _COMPARED_PREFIXES = ("accuracy_level_", "ood_accuracy_level_", "documents_tier_", "eval_loss_level_")
@@ -136,6 +140,8 @@ def compare_grid(grid: Grid, baseline: str | None = None, n_boot: int = 1000, se
                 )
                 if effect is not None:
                     cell["effects"][metric], draws[(name, lr, n, metric)] = effect
+                    if metric in grid.chance:
+                        cell["effects"][metric] |= _chance(cell["effects"][metric], grid.chance[metric])
             draws[(name, lr, n, "log_speedup")] = np.log(boot_speedup)
             cells.append(cell)
             per_seed += _per_seed(name, size, lr, tokens, base_runs, base, cur_runs, cur)
@@ -219,6 +225,12 @@ def _effect(cur: np.ndarray, base: np.ndarray, rng: np.random.Generator, n_boot:
         "ci": _ci(draws),
     }
     return summary, draws
+
+
+def _chance(effect: dict, chance: float) -> dict:
+    """The chance accuracy of an accuracy effect, and whether both arms stayed at it."""
+    best = max(effect["curriculum"], effect["baseline"])
+    return {"chance": chance, "at_chance": not clearly_above_chance(best, chance)}
 
 
 def _per_seed(name, size, lr, tokens, base_runs, base, cur_runs, cur) -> list[dict]:

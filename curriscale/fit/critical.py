@@ -8,10 +8,17 @@ Two views, because the prototype found that final accuracy alone separates sizes
   interval. A model-free estimate always accompanies it: the midpoint (in log N) of the steepest
   step between adjacent sizes of the seed-mean curve, which needs no fit and cannot fail to
   converge.
-- in training time: for each run and level, the first step (and token count) at which accuracy
-  crosses a threshold, halfway between chance and the best seed-mean final accuracy any size
-  reached on that level, the same threshold for every size so the steps are comparable; bigger
-  models usually cross earlier, and sizes that never cross are counted as such.
+- in training time: for each run and level, the token count (and step) at which accuracy first
+  crosses the level's threshold, interpolated between checkpoints; bigger models usually cross
+  earlier, and sizes that never cross are counted as such.
+
+Accuracy is measured from chance, not from zero (`Grid.chance`, from the runs' recorded chance
+accuracy): a level's threshold sits halfway between chance and the best seed-mean final accuracy
+any curriculum, LR schedule and size reached on it, one threshold per level so steps compare
+across sizes and curricula. A level whose best accuracy never clearly exceeds chance
+(`clearly_above_chance`) has no threshold and no critical point, only a note that it stayed at
+chance; so does a curriculum that stayed at chance on a level another one learned. Otherwise a
+0.51 on a yes/no level would read as a crossing and a critical size.
 """
 
 from __future__ import annotations
@@ -22,62 +29,100 @@ import pandas as pd
 from curriscale.errors import CurriscaleError
 from curriscale.fit.api import fit_law
 from curriscale.fit.compare import tokens_to_reach
-from curriscale.fit.runs import Grid
+from curriscale.fit.runs import CHANCE_MARGIN, Grid, clearly_above_chance
+from curriscale.fit.units import human
 
 # Break fits need more distinct sizes than the six bnsl parameters' worth of shape.
 MIN_SIZES_FOR_BNSL = 5
-# A level whose best accuracy stays within this of chance has no meaningful threshold.
-MIN_GAIN = 0.02
 # 1 - accuracy is fitted on a log scale: keep a perfect level from giving log(0).
 ERROR_FLOOR = 1e-3
 
 
-def threshold_steps(grid: Grid, fraction: float = 0.5, chance: float = 0.0) -> pd.DataFrame:
-    """First step and token count at which each run's accuracy crosses its level's threshold.
+def level_thresholds(grid: Grid, fraction: float = 0.5) -> list[dict]:
+    """Per accuracy level: chance, the best seed-mean final accuracy, and the shared threshold.
 
     Args:
         grid: the loaded grid.
-        fraction: where between chance and the best final accuracy the threshold sits.
-        chance: chance accuracy (exact-match answers: 0).
+        fraction: where between chance and the best accuracy the threshold sits.
 
     Returns:
-        One row per curriculum x LR schedule x level x size: `threshold`, `step` and `tokens`
-        (means over the seeds that crossed), `reached` and `n_seeds`. Levels where no size beat
-        chance by `MIN_GAIN` have no rows.
+        One dict per level with `level`, `chance`, `best` and `best_by` (the curriculum, LR schedule
+        and size that reached it), `at_chance`, `threshold` (None at chance) and `note` (why there
+        is no threshold, or None). Levels no run measured are left out.
     """
-    rows = []
+    out = []
     for column in grid.metric_columns("accuracy_level_"):
-        level = int(column.rsplit("_", 1)[1])
         finals = grid.runs.groupby(["curriculum", "lr_schedule", "non_embedding_params"])[column].mean()
-        best = finals.groupby(level=["curriculum", "lr_schedule"]).max()
+        finals = finals.dropna()
+        if finals.empty:
+            continue
+        level, chance = int(column.rsplit("_", 1)[1]), grid.chance_of(column)
+        (name, lr, n), best = finals.idxmax(), float(finals.max())
+        entry = {
+            "level": level,
+            "chance": chance,
+            "best": best,
+            "best_by": {"curriculum": name, "lr_schedule": lr, "non_embedding_params": int(n)},
+            "at_chance": not clearly_above_chance(best, chance),
+            "threshold": None,
+            "note": None,
+        }
+        if entry["at_chance"]:
+            entry["note"] = (
+                f"level {level} stayed at chance: best seed-mean final accuracy {best:.3g} "
+                f"('{name}', {lr}, {human(n)} params) against chance {_chance_text(grid, chance)}; "
+                "no threshold or critical point"
+            )
+        else:
+            entry["threshold"] = chance + fraction * (best - chance)
+        out.append(entry)
+    return out
+
+
+def threshold_steps(grid: Grid, fraction: float = 0.5, levels: list[dict] | None = None) -> pd.DataFrame:
+    """Tokens (and step) at which each run's accuracy first crosses its level's threshold.
+
+    Args:
+        grid: the loaded grid.
+        fraction: where between chance and the best accuracy the threshold sits.
+        levels: `level_thresholds(grid, fraction)`, if already computed.
+
+    Returns:
+        One row per curriculum x LR schedule x level x size: `chance`, `threshold`, `tokens` and
+        `step` (means over the seeds that crossed, each interpolated between checkpoints and
+        rounded to a whole number; NaN when none crossed), `reached` and `n_seeds`. Levels that
+        stayed at chance have no rows.
+    """
+    levels = level_thresholds(grid, fraction) if levels is None else levels
+    rows = []
+    for entry in levels:
+        if entry["at_chance"]:
+            continue
+        column, threshold = f"accuracy_level_{entry['level']}", entry["threshold"]
         curves = grid.curves[grid.curves[column].notna()]
         for run in grid.runs.itertuples():
-            gain = best[(run.curriculum, run.lr_schedule)] - chance
-            if gain < MIN_GAIN:  # nothing learned on this level: no threshold to cross
-                continue
-            threshold = chance + fraction * gain
             curve = curves[curves["run"] == run.run]
             # Rising accuracy reaching a threshold is falling (-accuracy) reaching -threshold.
             accuracy = -curve[column].to_numpy(float)[None, :]
-            step = tokens_to_reach(curve["step"].to_numpy(float), accuracy, np.array([-threshold]))[0]
-            tokens = tokens_to_reach(curve["tokens"].to_numpy(float), accuracy, np.array([-threshold]))[0]
+            target = np.array([-threshold])
             rows.append(
                 {
                     "curriculum": run.curriculum,
                     "lr_schedule": run.lr_schedule,
-                    "level": level,
+                    "level": entry["level"],
                     "non_embedding_params": int(run.non_embedding_params),
                     "size": run.size,
+                    "chance": entry["chance"],
                     "threshold": float(threshold),
-                    "step": step,
-                    "tokens": tokens,
+                    "step": tokens_to_reach(curve["step"].to_numpy(float), accuracy, target)[0],
+                    "tokens": tokens_to_reach(curve["tokens"].to_numpy(float), accuracy, target)[0],
                 }
             )
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    keys = ["curriculum", "lr_schedule", "level", "non_embedding_params", "size", "threshold"]
-    return (
+    keys = ["curriculum", "lr_schedule", "level", "non_embedding_params", "size", "chance", "threshold"]
+    table = (
         table.groupby(keys)
         .agg(
             step=("step", "mean"),
@@ -87,6 +132,8 @@ def threshold_steps(grid: Grid, fraction: float = 0.5, chance: float = 0.0) -> p
         )
         .reset_index()
     )
+    # A crossing is located to within a checkpoint interval: a fraction of a step or token is noise.
+    return table.assign(step=table["step"].round(), tokens=table["tokens"].round())
 
 
 def steepest_step(sizes: np.ndarray, values: np.ndarray) -> float | None:
@@ -106,7 +153,11 @@ def steepest_step(sizes: np.ndarray, values: np.ndarray) -> float | None:
 
 
 def critical_sizes(
-    grid: Grid, bootstrap: int = 100, seed: int = 0, min_sizes: int = MIN_SIZES_FOR_BNSL
+    grid: Grid,
+    bootstrap: int = 100,
+    seed: int = 0,
+    min_sizes: int = MIN_SIZES_FOR_BNSL,
+    levels: list[dict] | None = None,
 ) -> list[dict]:
     """Critical size per curriculum, LR schedule, level and quantity (error = 1 - accuracy, answer loss).
 
@@ -115,16 +166,23 @@ def critical_sizes(
         bootstrap: bootstrap resamples for the bnsl break's interval.
         seed: seed of the bootstrap.
         min_sizes: fewest distinct sizes for which a bnsl fit is attempted.
+        levels: `level_thresholds(grid)`, if already computed.
 
     Returns:
         Dicts with `curriculum`, `lr_schedule`, `level`, `quantity`, `sizes`, `means` (seed means by
-        size), `steepest_step` (model-free) and `bnsl` (the fit JSON, or a `skipped` reason).
+        size), `chance` (the level's chance accuracy), `at_chance`, `note`, `steepest_step`
+        (model-free) and `bnsl` (the fit JSON, or a `skipped` reason). A level that stayed at
+        chance, or a curriculum that stayed at chance on it, gets no critical point in either
+        quantity: `steepest_step` None and `bnsl` skipped with the note.
     """
+    levels = level_thresholds(grid) if levels is None else levels
+    by_level = {e["level"]: e for e in levels}
     quantities = {"error": "accuracy_level_", "answer_loss": "answer_loss_level_"}
     out = []
     for quantity, prefix in quantities.items():
         for column in grid.metric_columns(prefix):
             level = int(column.rsplit("_", 1)[1])
+            accuracy = f"accuracy_level_{level}"
             data = grid.runs[["curriculum", "lr_schedule", "non_embedding_params", column]].dropna()
             if quantity == "error":
                 data = data.assign(**{column: np.maximum(1.0 - data[column], ERROR_FLOOR)})
@@ -137,8 +195,15 @@ def critical_sizes(
                     "quantity": quantity,
                     "sizes": [int(n) for n in means.index],
                     "means": [float(v) for v in means],
-                    "steepest_step": steepest_step(means.index.to_numpy(), means.to_numpy()),
+                    "chance": grid.chance_of(accuracy),
+                    **_chance_note(grid, by_level.get(level), name, lr),
                 }
+                if entry["at_chance"]:
+                    entry["steepest_step"] = None
+                    entry["bnsl"] = {"skipped": entry["note"]}
+                    out.append(entry)
+                    continue
+                entry["steepest_step"] = steepest_step(means.index.to_numpy(), means.to_numpy())
                 if len(means) < min_sizes:
                     entry["bnsl"] = {"skipped": f"{len(means)} sizes; a break fit needs {min_sizes}"}
                 elif entry["steepest_step"] is None:
@@ -148,6 +213,33 @@ def critical_sizes(
                     entry["bnsl"] = fit_or_skip("bnsl", {"x": x, "loss": y}, bootstrap, seed, breaks=1)
                 out.append(entry)
     return out
+
+
+def _chance_text(grid: Grid, chance: float) -> str:
+    """`0.5 (learned from 0.55)`, saying when the chance was not recorded but taken as 0."""
+    learned = chance + CHANCE_MARGIN * (1.0 - chance)
+    recorded = "" if grid.chance_recorded else ", not recorded: taken as 0"
+    return f"{chance:.3g} (learned from {learned:.3g}{recorded})"
+
+
+def _chance_note(grid: Grid, level: dict | None, name: str, lr: str) -> dict:
+    """`at_chance` and `note` for one curriculum and LR schedule on one level."""
+    if level is None:  # a level with answer losses but no accuracy: nothing to judge it by
+        return {"at_chance": False, "note": None}
+    if level["at_chance"]:
+        return {"at_chance": True, "note": level["note"]}
+    column = f"accuracy_level_{level['level']}"
+    runs = grid.runs[(grid.runs["curriculum"] == name) & (grid.runs["lr_schedule"] == lr)]
+    best = runs.groupby("non_embedding_params")[column].mean().max()
+    if clearly_above_chance(best, level["chance"]):
+        return {"at_chance": False, "note": None}
+    return {
+        "at_chance": True,
+        "note": (
+            f"'{name}' ({lr}) stayed at chance on level {level['level']}: best seed-mean final "
+            f"accuracy {best:.3g} against chance {_chance_text(grid, level['chance'])}; no critical point"
+        ),
+    }
 
 
 def fit_or_skip(law: str, data: dict, bootstrap: int, seed: int, **options) -> dict:

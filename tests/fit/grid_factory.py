@@ -5,6 +5,13 @@ curve `speedup(N)` times faster: L_cur(N, t) = L_base(N, speedup(N) * t), so it 
 T / speedup tokens to reach the baseline's final loss. speedup(N) = (N_cross / N)^gamma, so it
 helps below `crossover` and hurts above it. Accuracy on level k rises with size as a logistic in
 log N centred on `critical[k]`, and in training time as 1 - exp(-t / tau(N)) with tau falling in N.
+
+`chance` plants a guess rate per level: the level's accuracy then rises from chance (not from 0)
+towards `final_accuracy(N, critical, chance)`, and config.json records it as the trainer does
+(`eval_chance_accuracy` / `ood_chance_accuracy`). A level whose critical size lies far beyond the
+grid's sizes stays at chance; so does a level given a chance but no critical size (only its
+accuracy is written, with its own noise stream). `diverge_at` makes every run's training loss climb over the last part
+of training (a divergence no LR-annealing law can describe).
 """
 
 from __future__ import annotations
@@ -98,15 +105,25 @@ def write_grid(
     rng_seed=0,
     steps=STEPS,
     budget=BUDGET,
+    chance=None,
+    diverge_at=None,
+    answer_loss=False,
 ) -> Path:
     """Write RUNS/runs.parquet and one run folder per cell; returns root.
 
-    curricula maps name -> pacing kind; lr_effect maps lr schedule -> extra multiplier on speedup.
+    curricula maps name -> pacing kind; lr_effect maps lr schedule -> extra multiplier on speedup;
+    chance maps level -> chance accuracy (recorded in config.json; None: not recorded, accuracy
+    rises from 0); diverge_at is the fraction of training after which the training loss climbs,
+    to 1.5x at the end; answer_loss adds `answer_loss_level_<k>` (-log accuracy) per level.
     """
     curricula = curricula or {"static-mix": "static", "ladder": "linear"}
     critical = critical or {1: 3e4, 2: 1.5e5}
     lr_effect = lr_effect or {}
     rng = np.random.default_rng(rng_seed)
+    # Never-learned levels draw their noise from their own stream, so planting them leaves every
+    # other draw (loss noise, and with it the measured speedups) as it was.
+    guess_rng = np.random.default_rng([rng_seed, 1])
+    guessed = [level for level in (chance or {}) if level not in critical]
     root.mkdir(parents=True, exist_ok=True)
     manifests = {
         name: write_manifest(root / "manifests" / name, name, kind) for name, kind in curricula.items()
@@ -133,26 +150,44 @@ def write_grid(
                         else np.ones(n_steps)
                     )
                     is_eval = np.isin(steps, list(eval_steps))
+                    train_loss = loss + 0.01
+                    if diverge_at is not None:
+                        late = np.clip((steps / n_steps - diverge_at) / (1 - diverge_at), 0, 1)
+                        train_loss = train_loss * (1 + 0.5 * late)
                     frame = {
                         "step": steps,
                         "tokens": tokens,
                         "flops": 6.0 * n * tokens,
                         "lr": lr,
-                        "train_loss": loss + 0.01,
+                        "train_loss": train_loss,
                         "eval_loss": np.where(is_eval, loss, np.nan),
                         "ood_eval_loss": np.where(is_eval, loss + 0.5, np.nan),
                     }
                     accs = []
                     for level, n_crit in critical.items():
-                        acc = final_accuracy(n, n_crit) * (1 - np.exp(-s * tokens / tau(n)))
+                        learnt = 1 - np.exp(-s * tokens / tau(n))
+                        if chance is None:
+                            acc = final_accuracy(n, n_crit) * learnt
+                        else:
+                            floor = chance[level]
+                            acc = floor + (final_accuracy(n, n_crit, chance=floor) - floor) * learnt
                         acc = np.clip(acc + noise * rng.standard_normal(), 0, 1)
                         accs.append(acc)
                         frame[f"accuracy_level_{level}"] = np.where(is_eval, acc, np.nan)
+                        if answer_loss:
+                            frame[f"answer_loss_level_{level}"] = np.where(
+                                is_eval, -np.log(np.clip(acc, 1e-3, 1.0)), np.nan
+                            )
                         frame[f"eval_loss_level_{level}"] = np.where(is_eval, loss + 0.1 * level, np.nan)
                         frame[f"ood_accuracy_level_{level}"] = np.where(is_eval, acc / 2, np.nan)
                         frame[f"documents_tier_{level}"] = np.where(
                             is_eval, tokens / 100 * (level if kind != "static" else 1), np.nan
                         )
+                    for level in guessed:
+                        acc = np.clip(chance[level] + noise * guess_rng.standard_normal(n_steps), 0, 1)
+                        accs.append(acc)
+                        frame[f"accuracy_level_{level}"] = np.where(is_eval, acc, np.nan)
+                        frame[f"ood_accuracy_level_{level}"] = np.where(is_eval, acc, np.nan)
                     frame["mean_accuracy"] = np.where(is_eval, np.mean(accs, axis=0), np.nan)
                     run_dir = f"{name}-n{int(n)}-{lr_name}-s{seed}"
                     folder = root / run_dir
@@ -171,6 +206,9 @@ def write_grid(
                         "batch_size": 16,
                         "seq_len": 128,
                     }
+                    if chance is not None:
+                        recorded = {str(level): float(c) for level, c in chance.items()}
+                        config |= {"eval_chance_accuracy": recorded, "ood_chance_accuracy": recorded}
                     (folder / "config.json").write_text(json.dumps(config))
                     (folder / "done.json").write_text("{}")
                     index.append(

@@ -109,3 +109,21 @@ def test_one_seed_gives_estimates_but_no_intervals(tmp_path):
         assert cell["speedup"] == pytest.approx(planted_speedup(cell["non_embedding_params"]), rel=0.2)
         assert cell["speedup_ci"] == [None, None]
         assert cell["effects"]["eval_loss"]["ci"] == [None, None]
+
+
+def test_accuracy_effects_carry_chance_and_at_chance_flags(tmp_path):
+    # Level 1 is yes/no and learned by the larger models; level 2 is yes/no and never learned.
+    root = write_grid(
+        tmp_path, sizes=(12e3, 400e3), seeds=(0, 1), critical={1: 3e4, 2: 1e12}, chance={1: 0.5, 2: 0.5}
+    )
+    cells = {
+        c["non_embedding_params"]: c["effects"] for c in compare_grid(load_grid(root), n_boot=50)["cells"]
+    }
+    for effects in cells.values():
+        level2 = effects["accuracy_level_2"]
+        assert level2["chance"] == 0.5 and level2["at_chance"]  # 0.50 vs 0.50: a guess rate twice
+        assert effects["ood_accuracy_level_2"]["at_chance"]
+        assert "chance" not in effects["eval_loss"] and "at_chance" not in effects["documents_tier_1"]
+    assert not cells[400_000]["accuracy_level_1"]["at_chance"]
+    assert cells[12_000]["accuracy_level_1"]["at_chance"]  # 0.53 at 12k: below 0.55
+    assert cells[400_000]["mean_accuracy"]["chance"] == 0.5

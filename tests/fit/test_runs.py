@@ -76,3 +76,34 @@ def test_missing_index_and_absolute_manifest(tmp_path):
     config["manifest"] = str((root / config["manifest"]).resolve())
     config_path.write_text(json.dumps(config))
     assert set(load_grid(root).runs["pacing_kind"]) == {"static", "linear"}
+
+
+def test_chance_accuracy_is_read_per_level(tmp_path):
+    root = write_grid(tmp_path / "g", sizes=(1e4,), seeds=(0,), noise=0.0, chance={1: 0.5, 2: 0.25})
+    grid = load_grid(root)
+    assert grid.chance_recorded
+    assert grid.chance == {
+        "accuracy_level_1": 0.5, "accuracy_level_2": 0.25,
+        "ood_accuracy_level_1": 0.5, "ood_accuracy_level_2": 0.25,
+        "mean_accuracy": 0.375,  # the mean over levels, as mean_accuracy averages the levels
+    }  # fmt: skip
+    # A run without the key (an older trainer) does not lower what the others recorded.
+    config_path = root / "ladder-n10000-cosine-s0" / "config.json"
+    config = json.loads(config_path.read_text())
+    config.pop("eval_chance_accuracy")
+    config_path.write_text(json.dumps(config))
+    assert load_grid(root).chance_of("accuracy_level_1") == 0.5
+
+
+def test_chance_falls_back_to_zero_and_malformed_chance_is_named(tmp_path):
+    grid = load_grid(write_grid(tmp_path / "old", sizes=(1e4,), seeds=(0,), noise=0.0))
+    assert not grid.chance_recorded
+    assert set(grid.chance.values()) == {0.0} and "accuracy_level_2" in grid.chance
+    assert grid.chance_of("accuracy_level_9") == 0.0
+    root = write_grid(tmp_path / "bad", sizes=(1e4,), seeds=(0,), noise=0.0, chance={1: 0.5, 2: 0.5})
+    config_path = root / "ladder-n10000-cosine-s0" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["eval_chance_accuracy"]["2"] = 1.5
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(CurriscaleError, match=r"ladder-n10000-cosine-s0.*level 2: 1.5 is not an accuracy"):
+        load_grid(root)
