@@ -35,6 +35,9 @@ def recommend(
     console.info(
         f"{size:g} params: {what}, pacing {decision['pacing']['kind']}, LR schedule {decision['lr_schedule']}"
     )
+    console.info(f"based on {decision['basis']}")
+    for warning in decision["warnings"]:
+        console.warning(warning)
     console.info(f"wrote {out}")
 
 

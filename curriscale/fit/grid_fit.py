@@ -5,16 +5,25 @@
   the joint (chinchilla) law when the grid has several token budgets; the LR-annealing law per run
   whose metrics log the learning rate and training loss over steps. Each fit is fit-laws' Fit JSON
   plus, for the eval-loss scaling fits, the fitted curve and its bootstrap band (for the plots).
+  Also the grid's sizes and each curriculum's manifest (path and sha256) for the recommender.
 - `comparison.json`: curriculum vs static mix (`curriscale.fit.compare`).
-- `critical_points.json`: critical sizes and threshold steps (`curriscale.fit.critical`).
+- `critical_points.json`: chance and threshold per accuracy level, critical sizes and threshold
+  steps (`curriscale.fit.critical`).
 
 A fit the data cannot support (too few sizes, a law that fails on the data) is recorded with a
-`skipped` reason rather than aborting the other fits.
+`skipped` reason rather than aborting the other fits. An LR-annealing fit that converged to
+something meaningless is kept but flagged: `metrics.degenerate` with `metrics.degenerate_reason`
+(see `degeneracy`).
+
+Paths in fits.json (`runs_dir`, `curricula.<name>.manifest`) are relative to the fits folder, so a
+folder tree copied elsewhere keeps working; readers resolve them against the fits folder
+(`curriscale.fit.recommend.manifest_path`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +31,10 @@ import pandas as pd
 
 from curriscale.fit.bootstrap import bootstrap_intervals
 from curriscale.fit.compare import compare_grid
-from curriscale.fit.critical import critical_sizes, fit_or_skip, threshold_steps
+from curriscale.fit.critical import critical_sizes, fit_or_skip, level_thresholds, threshold_steps
 from curriscale.fit.laws import get_law
-from curriscale.fit.runs import Grid, load_grid, resolve_manifest
-from curriscale.io import atomic_write_json
+from curriscale.fit.runs import CHANCE_MARGIN, Grid, load_grid, resolve_manifest
+from curriscale.io import atomic_write_json, sha256_file
 
 FORMAT = "curriscale.fits"
 # A 3-parameter law through fewer distinct sizes is an interpolation, not a fit.
@@ -33,6 +42,10 @@ MIN_SIZES_FOR_POWER = 3
 MIN_STEPS_FOR_ANNEALING = 10
 MIN_BUDGETS = 3
 BAND_POINTS = 40
+# An LR-annealing fit whose mean relative error exceeds this does not describe the curve.
+DEGENERATE_FIT_ERROR = 0.03
+# A parameter within this share of its search range from an end is "at its bound".
+BOUND_TOLERANCE = 1e-3
 
 
 def fit_grid(
@@ -58,24 +71,29 @@ def fit_grid(
         (NaN as None).
     """
     grid = load_grid(runs_dir)
+    out = Path(out_dir)
     comparison = compare_grid(grid, baseline, n_boot=bootstrap, seed=seed)
     fits = {
         "format": FORMAT,
         "version": 1,
-        "runs_dir": str(Path(runs_dir).resolve()),
+        "runs_dir": _relative(grid.root, out),
         "baseline": comparison["baseline"],
-        "curricula": _curricula(grid),
+        "sizes": sorted(int(n) for n in grid.runs["non_embedding_params"].unique()),
+        "curricula": _curricula(grid, out),
         "scaling": scaling_fits(grid, bootstrap, seed),
         "chinchilla": chinchilla_fits(grid, bootstrap, seed),
         "lr_annealing": annealing_fits(grid, seed) if annealing else [],
         "skipped_runs": grid.skipped,
     }
+    levels = level_thresholds(grid)
     critical = {
-        "threshold_steps": threshold_steps(grid).to_dict("records"),
-        "critical_sizes": critical_sizes(grid, bootstrap, seed),
+        "chance_recorded": grid.chance_recorded,
+        "chance_margin": CHANCE_MARGIN,
+        "levels": levels,
+        "threshold_steps": threshold_steps(grid, levels=levels).to_dict("records"),
+        "critical_sizes": critical_sizes(grid, bootstrap, seed, levels=levels),
     }
     documents = jsonable({"fits": fits, "comparison": comparison, "critical_points": critical})
-    out = Path(out_dir)
     for name, document in documents.items():
         atomic_write_json(out / f"{name}.json", document)
     return documents
@@ -137,16 +155,49 @@ def annealing_fits(grid: Grid, seed: int) -> list[dict]:
         data, interpolated = annealing_data(grid.curves[grid.curves["run"].isin(cell["run"])])
         if np.isfinite(data["loss"]).sum() < MIN_STEPS_FOR_ANNEALING * len(cell):
             continue
+        fit = fit_or_skip("lr-annealing", data, 0, seed)
+        if "params" in fit:
+            reason = degeneracy(fit, data)
+            fit["metrics"] |= {"degenerate": reason is not None, "degenerate_reason": reason}
         out.append(
             {
                 "curriculum": name,
                 "non_embedding_params": int(n),
                 "runs": sorted(cell["run"]),
                 "lr_interpolated": interpolated,
-                "fit": fit_or_skip("lr-annealing", data, 0, seed),
+                "fit": fit,
             }
         )
     return out
+
+
+def degeneracy(fit: dict, data: dict[str, np.ndarray]) -> str | None:
+    """Why a fit (fit-laws' Fit JSON) says nothing about `data`, or None when it is a real fit.
+
+    Degenerate: a parameter at an end of its search range (the optimiser wanted to go further, so
+    the law's shape is not the data's: lam at 0 switches the annealing term's memory off, L0 near
+    a millionth of the loss says the curve has no floor), a fit error above
+    `DEGENERATE_FIT_ERROR`, or no convergence. Such a fit's parameters are not estimates of
+    anything and must not be read or plotted as a good fit.
+    """
+    law = get_law(fit["law"], **fit.get("options", {}))
+    inputs = {role: np.asarray(data[role]) for role in (*law.roles, *law.optional_roles) if role in data}
+    loss = np.asarray(data["loss"], float)
+    bounds = law.bounds(law.prepare(inputs), loss)
+    reasons = []
+    with np.errstate(divide="ignore"):  # lam = 1 is log(0) = -inf internally: at the bound
+        theta = law.from_params(fit["params"])
+    for name, value, (low, high) in zip(law.param_names(), theta, bounds, strict=True):
+        room = BOUND_TOLERANCE * (high - low)
+        if value <= low + room or value >= high - room:
+            reasons.append(f"{name} = {fit['params'][name]:.3g} is at the bound of its range")
+    metrics = fit.get("metrics", {})
+    error = metrics.get("fit_error")
+    if error is not None and error > DEGENERATE_FIT_ERROR:
+        reasons.append(f"fit error {error:.1%} > {DEGENERATE_FIT_ERROR:.0%}")
+    if metrics.get("converged") is False:
+        reasons.append("the optimiser did not converge")
+    return "; ".join(reasons) or None
 
 
 def annealing_data(curves: pd.DataFrame) -> tuple[dict[str, np.ndarray], bool]:
@@ -199,16 +250,22 @@ def _band(fit: dict, x: np.ndarray, loss: np.ndarray, bootstrap: int, seed: int)
     return band
 
 
-def _curricula(grid: Grid) -> dict:
-    """Each curriculum's manifest path and pacing kind, for the recommender."""
+def _curricula(grid: Grid, out_dir: Path) -> dict:
+    """Each curriculum's manifest (path relative to `out_dir`, sha256) and pacing kind."""
     out = {}
     for run in grid.runs.drop_duplicates("curriculum").itertuples():
         manifest = resolve_manifest(grid.configs[run.run], grid.root / run.run, grid.root)
         out[run.curriculum] = {
-            "manifest": str(manifest.resolve()) if manifest else None,
+            "manifest": _relative(manifest, out_dir) if manifest else None,
+            "manifest_sha256": sha256_file(manifest) if manifest else None,
             "pacing_kind": run.pacing_kind,
         }
     return out
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """`path` relative to `folder` (POSIX separators), both taken as absolute."""
+    return Path(os.path.relpath(Path(path).resolve(), Path(folder).resolve())).as_posix()
 
 
 def jsonable(obj):

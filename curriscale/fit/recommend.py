@@ -10,15 +10,22 @@ The decision uses two extrapolations to the target size N, both from `curriscale
 A curriculum is recommended over the static mix only when both agree that it pays at N (predicted
 speedup above 1 and predicted loss below the static mix's, where each is available); among those
 the largest predicted speedup wins. Otherwise the answer is "no curriculum": the static mix. The
-LR schedule is the one whose chosen arm has the lowest predicted loss. Only progressions the grid
-actually tested are recommended: pacing, warmup fraction and starting tier are those of the chosen
-curriculum's manifest, so nothing untested is invented.
+LR schedule is the one whose chosen arm has the lowest predicted loss (without loss predictions:
+the chosen arm's, or the grid's only schedule). Only progressions the grid actually tested are
+recommended: pacing, warmup fraction and starting tier are those of the chosen curriculum's
+manifest, so nothing untested is invented.
+
+The decision says what it rests on: `basis` in words, `predicted_eval_loss_missing` with the reason
+for every arm whose power law could not be fitted (too few sizes or seeds), and `warnings`, e.g.
+how far N lies outside the grid's sizes, where both extrapolations are guesses.
 
 Output paths. A manifest's file paths are relative to its own folder and may not leave it. So the
 recommended manifest is written beside the tiers when `out` is in the source manifest's folder;
 otherwise the tier (and rejected) files are hard-linked, or copied where links are impossible, into
 `out`'s folder under the same relative paths. Either way the written manifest is self-contained and
-valid, and its `recommendation` field records the decision, the evidence and the source manifest.
+valid, and its `recommendation` field records the decision, the evidence and the source manifest
+by name and sha256 (no path: the manifest's paths stay inside its folder). fits.json records each
+curriculum's manifest relative to the fits folder (`manifest_path`).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import numpy as np
 from curriscale.curricula.manifest import load_manifest, manifest_files, validate_manifest
 from curriscale.errors import CurriscaleError
 from curriscale.fit.result import FitResult
+from curriscale.fit.units import human
 from curriscale.io import atomic_write_json, sha256_file
 
 
@@ -54,11 +62,24 @@ def recommend_curriculum(fits_dir: str | Path, size: float, out: str | Path) -> 
         raise CurriscaleError(f"--size must be a positive parameter count, got {size}")
     fits, comparison = _read(Path(fits_dir), "fits.json"), _read(Path(fits_dir), "comparison.json")
     decision = decide(fits, comparison, float(size))
-    source = Path(fits["curricula"][decision["curriculum"]]["manifest"] or "")
-    if not source.is_file():
-        raise CurriscaleError(f"manifest of curriculum {decision['curriculum']!r} not found: {source}")
+    name = decision["curriculum"]
+    source = manifest_path(fits_dir, fits, name)
+    if source is None or not source.is_file():
+        recorded = fits["curricula"][name].get("manifest")
+        raise CurriscaleError(
+            f"manifest of curriculum {name!r} not found: fits.json records {recorded!r} "
+            f"(relative to {fits_dir}); was the grid's manifest folder moved apart from the fits?"
+        )
     manifest = load_manifest(source).data
-    decision |= _progression(manifest) | {"source_manifest": str(source.resolve())}
+    digest = sha256_file(source)
+    expected = fits["curricula"][name].get("manifest_sha256")
+    if expected and expected != digest:
+        decision["warnings"].append(
+            f"{source}: changed since the grid was fitted (sha256 {digest[:12]}..., fitted "
+            f"{expected[:12]}...): the evidence is about the earlier manifest"
+        )
+    provenance = {"curriculum": name, "name": manifest.get("name"), "sha256": digest}
+    decision |= _progression(manifest) | {"source_manifest": provenance}
     out = Path(out)
     if out.resolve() == source.resolve():
         raise CurriscaleError(f"{out}: refusing to overwrite the grid's own manifest; choose another --out")
@@ -90,20 +111,59 @@ def decide(fits: dict, comparison: dict, size: float) -> dict:
             gains.append(loss < base_loss)
         if gains and all(gains):
             candidates.append((s if s is not None else 1.0, name, lr))
-    chosen = max(candidates)[1] if candidates else baseline
+    _, chosen, chosen_lr = max(candidates) if candidates else (None, baseline, None)
     arms = {lr: loss for (name, lr), loss in predicted.items() if name == chosen}
-    sizes = sorted({c["non_embedding_params"] for c in comparison["cells"]})
+    schedules = sorted({row["lr_schedule"] for row in fits["scaling"]})
+    lr_schedule = min(arms, key=arms.get) if arms else chosen_lr
+    if lr_schedule is None and len(schedules) == 1:
+        lr_schedule = schedules[0]
+    missing = {
+        f"{row['curriculum']}/{row['lr_schedule']}": row["fit"].get("skipped", "no fitted parameters")
+        for row in fits["scaling"]
+        if row["metric"] == "eval_loss" and "params" not in row["fit"]
+    }
+    sizes = fits.get("sizes") or sorted({c["non_embedding_params"] for c in comparison["cells"]})
+    outside = extrapolation(size, sizes)
     return {
         "size": size,
         "curriculum": chosen,
         "no_curriculum": chosen == comparison["baseline"],
         "baseline": baseline,
-        "lr_schedule": min(arms, key=arms.get) if arms else None,
+        "lr_schedule": lr_schedule,
+        "basis": _basis(comparison, predicted, trend, missing),
         "predicted_eval_loss": {f"{n}/{lr}": v for (n, lr), v in sorted(predicted.items())},
+        "predicted_eval_loss_missing": missing,
         "predicted_speedup": {f"{n}/{lr}": v for (n, lr), v in sorted(trend.items())},
-        "extrapolated": bool(sizes) and not sizes[0] <= size <= sizes[-1],
+        "extrapolated": outside is not None,
         "grid_sizes": sizes,
+        "warnings": [outside] if outside else [],
     }
+
+
+def extrapolation(size: float, sizes: list[float]) -> str | None:
+    """A warning saying how far `size` lies outside the grid's `sizes`, or None inside them."""
+    if not sizes or sizes[0] <= size <= sizes[-1]:
+        return None
+    if size > sizes[-1]:
+        ratio, where, edge = size / sizes[-1], "beyond the largest", sizes[-1]
+    else:
+        ratio, where, edge = sizes[0] / size, "below the smallest", sizes[0]
+    times = f"{ratio:.0f}" if ratio >= 10 else f"{ratio:.2g}"
+    return f"{human(size)} params is {times}x {where} size in the grid ({human(edge)}): extrapolated"
+
+
+def _basis(comparison: dict, predicted: dict, trend: dict, missing: dict[str, str]) -> str:
+    """What the decision rests on, in one sentence."""
+    if not comparison["cells"]:
+        return comparison.get("note") or "no curriculum was compared with the static mix"
+    if predicted and trend:
+        return "the speedup trend and the power laws of final eval loss, extrapolated to the size"
+    why = "; ".join(sorted(set(missing.values()))) or "no eval-loss scaling rows"
+    if trend:
+        return f"the speedup trend alone: no power law of final eval loss was fitted ({why})"
+    if predicted:
+        return "the power laws of final eval loss alone: no speedup was defined at any size"
+    return f"no evidence either way (no speedup defined, no power law fitted: {why}): the static mix"
 
 
 def predict_power(fit: dict, size: float) -> float:
@@ -158,6 +218,19 @@ def _carry_files(manifest: dict, source_root: Path, target_root: Path) -> None:
             os.link(source, target)
         except OSError:  # another file system, or links not allowed
             shutil.copy2(source, target)
+
+
+def manifest_path(fits_dir: str | Path, fits: dict, curriculum: str) -> Path | None:
+    """The manifest fits.json records for `curriculum`, resolved against the fits folder.
+
+    None when fits.json records none; an absolute path (fits.json files before paths were made
+    relative) is returned as is.
+    """
+    recorded = fits["curricula"][curriculum].get("manifest")
+    if not recorded:
+        return None
+    path = Path(recorded)
+    return path if path.is_absolute() else Path(fits_dir) / path
 
 
 def _read(folder: Path, name: str) -> dict:

@@ -7,10 +7,18 @@ import pandas as pd
 import pytest
 from grid_factory import ALPHA, BETA, BUDGET, B, E, base_loss, write_grid
 
-from curriscale.fit.grid_fit import annealing_data, chinchilla_fits, fit_grid, scaling_fits
+from curriscale.fit.grid_fit import (
+    annealing_data,
+    annealing_fits,
+    chinchilla_fits,
+    degeneracy,
+    fit_grid,
+    scaling_fits,
+)
 from curriscale.fit.recommend import recommend_curriculum
 from curriscale.fit.report import write_report
 from curriscale.fit.runs import load_grid
+from curriscale.io import sha256_file
 
 SIZES = (12e3, 25e3, 50e3, 100e3, 200e3)
 
@@ -82,7 +90,14 @@ def test_fit_grid_writes_strict_json(tmp_path):
     assert fits["baseline"] == "static-mix" and fits["chinchilla"] == [] and fits["lr_annealing"] == []
     assert set(fits["curricula"]) == {"static-mix", "ladder"}
     assert fits["curricula"]["ladder"]["pacing_kind"] == "linear"
-    assert fits["curricula"]["ladder"]["manifest"].endswith("manifests/ladder/manifest.json")
+    # Paths are relative to the fits folder, so the tree can be copied elsewhere.
+    assert fits["runs_dir"] == "../runs"
+    assert fits["curricula"]["ladder"]["manifest"] == "../runs/manifests/ladder/manifest.json"
+    assert fits["curricula"]["ladder"]["manifest_sha256"] == sha256_file(
+        runs / "manifests" / "ladder" / "manifest.json"
+    )
+    assert str(tmp_path) not in json.dumps(fits)
+    assert fits["sizes"] == [int(n) for n in SIZES[:3]]
     assert [(r["curriculum"], r["metric"]) for r in fits["scaling"]] == [
         ("ladder", "eval_loss"), ("ladder", "eval_loss_level_1"),
         ("static-mix", "eval_loss"), ("static-mix", "eval_loss_level_1"),
@@ -104,3 +119,32 @@ def test_grid_of_one_curriculum_is_fitted_reported_and_recommended(tmp_path):
         "recommendation"
     ]
     assert decision["curriculum"] == "ladder" and not decision["no_curriculum"]
+    assert decision["basis"] == "the grid has one curriculum ('ladder'): nothing to compare"
+
+
+def annealing_grid(root, diverge_at=None):
+    """One cell trained under two LR schedules: what one LR-annealing fit covers."""
+    runs = write_grid(
+        root, sizes=(2e4,), seeds=(0,), curricula={"static-mix": "static"}, critical={1: 3e4}, steps=30,
+        lr_schedules=("cosine", "constant"), diverge_at=diverge_at,
+    )  # fmt: skip
+    return load_grid(runs)
+
+
+def test_degenerate_annealing_fits_are_flagged(tmp_path):
+    grid = annealing_grid(tmp_path / "good")
+    [good] = annealing_fits(grid, seed=0)
+    assert (
+        good["fit"]["metrics"]["degenerate"] is False and good["fit"]["metrics"]["degenerate_reason"] is None
+    )
+    # A run that diverges late: no annealing law describes a loss that climbs while the LR decays.
+    [diverged] = annealing_fits(annealing_grid(tmp_path / "diverged", diverge_at=0.7), seed=0)
+    metrics = diverged["fit"]["metrics"]
+    assert metrics["degenerate"] and "fit error" in metrics["degenerate_reason"]
+    # Parameters at the bounds of their ranges: lam = 0 (no memory), L0 a millionth of the loss.
+    data, _ = annealing_data(grid.curves)
+    at_bound = {**good["fit"], "params": {**good["fit"]["params"], "lam": 0.0}}
+    assert degeneracy(at_bound, data) == "lam = 0 is at the bound of its range"
+    floor = 1e-6 * np.nanmin(data["loss"])
+    at_bound["params"] |= {"L0": floor}
+    assert degeneracy(at_bound, data).startswith(f"L0 = {floor:.3g} is at the bound of its range; lam = 0")

@@ -1,6 +1,7 @@
 """Recommendations from a grid whose curriculum pays below 1e5 parameters and costs above it."""
 
 import json
+import shutil
 
 import pytest
 from grid_factory import write_grid
@@ -9,7 +10,8 @@ from typer.testing import CliRunner
 from curriscale.cli.app import app
 from curriscale.errors import CurriscaleError
 from curriscale.fit.grid_fit import fit_grid
-from curriscale.fit.recommend import decide, recommend_curriculum, speedup_trend
+from curriscale.fit.recommend import decide, extrapolation, recommend_curriculum, speedup_trend
+from curriscale.io import sha256_file
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,17 @@ def test_small_model_gets_the_curriculum_written_beside_copied_tiers(fits_dir, t
     assert decision["pacing"]["kind"] == "linear"
     assert decision["warmup_fraction"] == pytest.approx(0.5)
     assert decision["starting_tier"] == 1 and decision["starting_tiers"] == [1]
-    assert not decision["extrapolated"]
+    assert not decision["extrapolated"] and decision["warnings"] == []
+    assert decision["predicted_eval_loss_missing"] == {}
+    assert decision["basis"].startswith("the speedup trend and the power laws")
+    # Provenance by name and hash: no path leaves the manifest's folder.
+    source = fits_dir.parent / "runs" / "manifests" / "ladder" / "manifest.json"
+    assert decision["source_manifest"] == {
+        "curriculum": "ladder",
+        "name": "ladder",
+        "sha256": sha256_file(source),
+    }
+    assert str(fits_dir.parent) not in json.dumps(decision)
     # The written manifest is the chosen one plus the recommendation, and every file it lists exists
     # under the output folder at the same relative path.
     written = json.loads(out.read_text())
@@ -50,6 +62,30 @@ def test_large_model_gets_no_curriculum(fits_dir, tmp_path):
     assert decision["predicted_speedup"]["ladder/cosine"] == pytest.approx((1e5 / 1e6) ** 0.2, rel=0.1)
     assert decision["pacing"]["kind"] == "static" and decision["warmup_fraction"] == 0.0
     assert decision["extrapolated"]
+    assert decision["warnings"] == [
+        "1M params is 2.5x beyond the largest size in the grid (400k): extrapolated"
+    ]
+
+
+def test_extrapolation_warning_says_how_far():
+    sizes = [26_784, 55_536, 150_976]
+    assert (
+        extrapolation(2e6, sizes)
+        == "2M params is 13x beyond the largest size in the grid (151k): extrapolated"
+    )
+    assert (
+        extrapolation(5e3, sizes)
+        == "5k params is 5.4x below the smallest size in the grid (26.8k): extrapolated"
+    )
+    assert extrapolation(1e5, sizes) is None and extrapolation(1e5, []) is None
+
+
+def test_copied_tree_keeps_working(tmp_path):
+    write_grid(tmp_path / "a" / "runs", sizes=(1e4, 2e4, 4e4), seeds=(0,), critical={1: 3e4}, steps=20)
+    fit_grid(tmp_path / "a" / "runs", tmp_path / "a" / "fits", bootstrap=0, annealing=False)
+    shutil.move(tmp_path / "a", tmp_path / "b")  # the original paths are gone
+    manifest = recommend_curriculum(tmp_path / "b" / "fits", 3e4, tmp_path / "rec" / "manifest.json")
+    assert manifest["recommendation"]["source_manifest"]["name"] in {"ladder", "static-mix"}
 
 
 def test_decide_needs_both_signals_to_agree():
@@ -100,5 +136,13 @@ def test_cli_fit_then_recommend(tmp_path):
     out = tmp_path / "rec" / "manifest.json"
     chosen = runner.invoke(app, ["recommend", str(tmp_path / "fits"), "--size", "5e3", "--out", str(out)])
     assert chosen.exit_code == 0, chosen.output
-    assert "curriculum'ladder',pacinglinear" in "".join(chosen.output.split())
-    assert json.loads(out.read_text())["recommendation"]["curriculum"] == "ladder"
+    printed = "".join(chosen.output.split())
+    assert "curriculum'ladder',pacinglinear" in printed
+    assert "warning:5kparamsis2xbelowthesmallestsizeinthegrid(10k):extrapolated" in printed
+    assert "basedonthespeeduptrendalone:nopowerlawoffinalevallosswasfitted(2sizes;apowerlawneeds3)" in printed
+    decision = json.loads(out.read_text())["recommendation"]
+    assert decision["curriculum"] == "ladder" and decision["predicted_eval_loss"] == {}
+    assert decision["predicted_eval_loss_missing"] == {
+        "ladder/cosine": "2 sizes; a power law needs 3", "static-mix/cosine": "2 sizes; a power law needs 3"
+    }  # fmt: skip
+    assert decision["lr_schedule"] == "cosine"
