@@ -2,6 +2,7 @@
 
 Figures are drawn on bare `matplotlib.figure.Figure` objects (Agg canvas, no pyplot state), so
 they work headless and never leak between calls. Every curriculum keeps one colour in every figure.
+Log axes label their major ticks only, chosen so labels never run into each other (`_log`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import io
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from curriscale.fit.grid_fit import annealing_data
 from curriscale.fit.result import FitResult
 from curriscale.fit.runs import Grid
+from curriscale.fit.units import human
 
 MAX_PANELS = 6
 
@@ -42,36 +44,47 @@ def loss_curves(grid: Grid) -> bytes:
 
 
 def scaling_curves(grid: Grid, fits: dict) -> bytes:
-    """Final eval loss against non-embedding parameters with the power-law fit and its envelope."""
+    """Final eval loss against non-embedding parameters with the power-law fit and its band."""
+    return _png(scaling_figure(grid, fits))
+
+
+def scaling_figure(grid: Grid, fits: dict) -> Figure:
+    """The figure of `scaling_curves`: points per run, fitted line and bootstrap band per curriculum.
+
+    The legend names every curriculum (its points), and its fitted exponent where a power law was
+    fitted; bands are drawn only where the fit has bootstrap ones.
+    """
     rows = [r for r in fits["scaling"] if r["metric"] == "eval_loss"]
     schedules = sorted({r["lr_schedule"] for r in rows})
-    fig, axes = _figure(1, len(schedules))
-    for ax, lr in zip(axes[0], schedules, strict=True):
+    fig, axes = _figure(1, max(len(schedules), 1))
+    for ax, lr in zip(axes[0], schedules, strict=False):
         for row in (r for r in rows if r["lr_schedule"] == lr):
             colour, name = _colour(grid, row["curriculum"]), row["curriculum"]
             runs = grid.runs[(grid.runs["curriculum"] == name) & (grid.runs["lr_schedule"] == lr)]
-            ax.scatter(runs["non_embedding_params"], runs["eval_loss"], color=colour, s=12)
+            ax.scatter(runs["non_embedding_params"], runs["eval_loss"], color=colour, s=12, label=name)
             band = row["fit"].get("band")
             if band:
                 alpha = row["fit"]["params"]["alpha"]
-                ax.plot(band["x"], band["pred"], color=colour, label=f"{name}: alpha={alpha:.3f}")
-                if "envelope_lo" in band:
-                    ax.fill_between(
-                        band["x"], band["envelope_lo"], band["envelope_hi"], color=colour, alpha=0.15
-                    )
-        ax.set(title=f"final eval loss, {lr}", xlabel="non-embedding params")
+                ax.plot(band["x"], band["pred"], color=colour, label=f"{name} fit: alpha={alpha:.3f}")
+                if "lo" in band:
+                    ax.fill_between(band["x"], band["lo"], band["hi"], color=colour, alpha=0.15)
+        ax.set(title=f"final eval loss, {lr}", xlabel="non-embedding params", ylabel="eval loss")
         _log(ax, "xy")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-    return _png(fig)
+    return fig
 
 
 def critical_points(grid: Grid, critical: dict) -> bytes:
     """Final accuracy per level against size; bnsl breaks (solid) and steepest steps (dotted) marked."""
     entries = [e for e in critical["critical_sizes"] if e["quantity"] == "error"]
     levels = sorted({e["level"] for e in entries})
+    by_level = {e["level"]: e for e in critical.get("levels", [])}
     fig, axes = _figure(1, max(len(levels), 1))
     for ax, level in zip(axes[0], levels, strict=False):
+        info = by_level.get(level, {})
+        if "chance" in info:
+            ax.axhline(info["chance"], color="grey", linestyle="--", linewidth=0.8)
         for entry in (e for e in entries if e["level"] == level):
             colour = _colour(grid, entry["curriculum"])
             accuracy = 1.0 - np.array(entry["means"])
@@ -86,7 +99,8 @@ def critical_points(grid: Grid, critical: dict) -> bytes:
                 ax.axvline(entry["steepest_step"], color=colour, linestyle=":")
             for size in entry["bnsl"].get("breaks", []):
                 ax.axvline(size, color=colour, linestyle="-", alpha=0.6)
-        ax.set(title=f"level {level}", xlabel="non-embedding params", ylabel="final accuracy")
+        title = f"level {level}" + (" (at chance)" if info.get("at_chance") else "")
+        ax.set(title=title, xlabel="non-embedding params", ylabel="final accuracy")
         _log(ax, "x")
         ax.legend(fontsize=7)
     return _png(fig)
@@ -127,7 +141,10 @@ def speedup_vs_size(grid: Grid, comparison: dict) -> bytes:
 
 
 def annealing_fit(grid: Grid, fits: dict) -> bytes | None:
-    """Training loss and the LR-annealing law's curve for the first cells fitted (None if none)."""
+    """Training loss and the LR-annealing law's curve for the first cells fitted (None if none).
+
+    Degenerate fits (`metrics.degenerate`) are drawn dashed and titled so.
+    """
     fitted = [f for f in fits["lr_annealing"] if "params" in f["fit"]][:MAX_PANELS]
     if not fitted:
         return None
@@ -135,13 +152,15 @@ def annealing_fit(grid: Grid, fits: dict) -> bytes | None:
     for ax, entry in zip(axes[0], fitted, strict=True):
         data, _ = annealing_data(grid.curves[grid.curves["run"].isin(entry["runs"])])
         pred = FitResult.from_dict(entry["fit"]).predict(data)
+        degenerate = " (degenerate)" if entry["fit"]["metrics"].get("degenerate") else ""
         for k, run in enumerate(entry["runs"]):
             rows = data["run"] == run
             seen = rows & np.isfinite(data["loss"])
             ax.plot(data["step"][seen], data["loss"][seen], ".", color=f"C{k}", markersize=2, alpha=0.5)
-            ax.plot(data["step"][rows], pred[rows], color=f"C{k}", label=run)
+            # A degenerate fit is drawn dashed: a curve through the points, not a law.
+            ax.plot(data["step"][rows], pred[rows], "--" if degenerate else "-", color=f"C{k}", label=run)
         ax.set(
-            title=f"{entry['curriculum']}, {human(entry['non_embedding_params'])}",
+            title=f"{entry['curriculum']}, {human(entry['non_embedding_params'])}{degenerate}",
             xlabel="step",
             ylabel="train loss",
         )
@@ -160,20 +179,36 @@ def _figure(rows: int, cols: int) -> tuple[Figure, list[list]]:
 
 
 def _log(ax, axes: str) -> None:
-    """Log scale on the named axes with readable labels.
+    """Log scale on the named axes, labelled at major ticks only.
 
-    x holds sizes or tokens: labelled as 20k, 1.5M; minor ticks too when the axis spans less than
-    a decade and a half (else it would show one label or none). y holds losses or speedups, which
-    span less than a decade: plain numbers.
+    Labels: sizes and tokens on x as 20k, 1.5M; losses and speedups on y as plain numbers. Over
+    1.5 decades or more the major ticks are the decades. A narrower axis would show one decade
+    label or none, so it takes 1-2-5 multiples, or 1-2-3-5 if that gives under three ticks, or
+    else evenly spaced round numbers; never every integer multiple, whose labels run together
+    at the top of a decade ("50k60k70k").
     """
     for name in axes:
         axis = ax.xaxis if name == "x" else ax.yaxis
         ax.set(**{f"{name}scale": "log"})
-        low, high = ax.get_xlim() if name == "x" else ax.get_ylim()
-        narrow = high / low < 10**1.5
-        label = FuncFormatter(lambda v, _: human(v)) if name == "x" else ScalarFormatter()
-        axis.set_major_formatter(label)
-        axis.set_minor_formatter(label if narrow else NullFormatter())
+        low, high = sorted(ax.get_xlim() if name == "x" else ax.get_ylim())
+        axis.set_major_locator(_log_ticks(low, high))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: human(v)) if name == "x" else _plain)
+        axis.set_minor_formatter(NullFormatter())
+
+
+_plain = FuncFormatter(lambda v, _: f"{v:g}")
+
+
+def _log_ticks(low: float, high: float):
+    """A tick locator for a log axis from `low` to `high` (see `_log`)."""
+    if high / low >= 10**1.5:
+        return LogLocator(base=10)
+    for subs in ((1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0)):
+        locator = LogLocator(base=10, subs=subs)
+        ticks = locator.tick_values(low, high)
+        if ((ticks >= low) & (ticks <= high)).sum() >= 3:
+            return locator
+    return MaxNLocator(nbins=4)
 
 
 def _png(fig: Figure) -> bytes:
@@ -196,11 +231,3 @@ def _pick(sizes: list) -> list:
 
 def _nan(value: float | None) -> float:
     return np.nan if value is None else float(value)
-
-
-def human(n: float) -> str:
-    """1200 -> '1.2k', 3.5e6 -> '3.5M'."""
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.3g}{unit}"
-    return f"{n:.3g}"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from curriscale.errors import CurriscaleError
 from curriscale.fit import plots, report_tables
-from curriscale.fit.grid_fit import fit_grid
+from curriscale.fit.grid_fit import DEGENERATE_FIT_ERROR, fit_grid
 from curriscale.fit.runs import Grid, load_grid
 from curriscale.io import atomic_write_text
 
@@ -111,19 +111,22 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
     """Each section: id, title, text lines, figures (PNG bytes) and tables."""
     fits, comparison, critical = docs["fits"], docs["comparison"], docs["critical_points"]
     annealing_png = plots.annealing_fit(grid, fits)
-    no_annealing = [] if annealing_png else ["No run logs learning rate and training loss over enough steps."]
     skipped = f"Skipped (unfinished): {', '.join(grid.skipped) or 'none'}."
     return [
         _section("summary", "Summary", summary.splitlines()),
         _section(
             "comparison",
             f"Curriculum vs static mix ({comparison['baseline'] or 'none'})",
-            ["Differences are curriculum - static mix over seed means; intervals resample seeds."],
+            [
+                "Differences are curriculum - static mix over seed means; intervals resample seeds.",
+                *_chance_text(grid, critical, comparison),
+            ],
             tables=[report_tables.comparison_table(comparison), report_tables.level_table(comparison)],
-        ),
+        ),  # fmt: skip
         _section(
             "speedup",
             "Speedup vs size",
+            _interaction_text(grid, comparison),
             figures=[plots.speedup_vs_size(grid, comparison)],
             tables=[report_tables.crossover_table(comparison), report_tables.interaction_table(comparison)],
         ),
@@ -131,26 +134,100 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
         _section(
             "scaling",
             "Scaling laws",
-            ["Bands: 95% bootstrap band of each fitted curve."],
+            [_scaling_caption(fits)],
             figures=[plots.scaling_curves(grid, fits)],
             tables=[report_tables.scaling_table(fits)],
         ),
         _section(
             "critical",
             "Critical points",
-            ["Solid: BNSL break; dotted: steepest step."],
+            _critical_text(grid, critical),
             figures=[plots.critical_points(grid, critical)],
-            tables=[report_tables.critical_table(critical), report_tables.threshold_table(critical)],
+            tables=[
+                report_tables.level_chance_table(critical),
+                report_tables.critical_table(critical),
+                report_tables.threshold_table(critical),
+            ],
         ),
         _section(
             "annealing",
             "LR-annealing law fit vs data",
-            no_annealing,
+            _annealing_text(fits, annealing_png is not None),
             figures=[annealing_png] if annealing_png else [],
             tables=[report_tables.annealing_table(fits)],
         ),
         _section("per-seed", "Per-seed results", tables=[report_tables.per_seed_table(comparison)]),
         _section("runs", "Runs", [skipped], tables=[report_tables.runs_table(grid)]),
+    ]
+
+
+def _chance_text(grid: Grid, critical: dict, comparison: dict) -> list[str]:
+    """How to read accuracies against chance; empty when there is nothing to warn about."""
+    lines = []
+    if not grid.chance_recorded and grid.chance:
+        lines.append(
+            "The runs record no chance accuracy (eval_chance_accuracy in config.json): chance is "
+            "taken as 0, so a level answered by guessing (yes/no, a few entities) can look learned."
+        )
+    if report_tables.has_at_chance(comparison):
+        margin = critical.get("chance_margin", 0.1)
+        lines.append(
+            f"(at chance): neither arm reached chance + {margin:.0%} of the room above it; the "
+            "difference is between guess rates (or a model that has not learned the answer format), "
+            "not an effect on the skill."
+        )
+    return lines
+
+
+def _interaction_text(grid: Grid, comparison: dict) -> list[str]:
+    """Why the LR-interaction table is empty, when it is."""
+    if comparison["lr_interaction"] or not comparison["cells"]:
+        return []
+    schedules = sorted(grid.runs["lr_schedule"].unique())
+    if len(schedules) == 1:
+        return [f"One LR schedule ({schedules[0]}): no curriculum x LR interaction to measure."]
+    return ["No curriculum was compared with the static mix under more than one LR schedule at a size: "
+            "no LR interaction to measure."]  # fmt: skip
+
+
+def _scaling_caption(fits: dict) -> str:
+    """What the scaling figure's lines and bands are, saying so when there are none."""
+    rows = [r for r in fits["scaling"] if r["metric"] == "eval_loss"]
+    fitted = [r for r in rows if "params" in r["fit"]]
+    if not fitted:
+        return "Points: final eval loss per run. No power law was fitted (see the table for why)."
+    banded = any("lo" in r["fit"].get("band", {}) for r in fitted)
+    caption = "Points: final eval loss per run; lines: power-law fits (legend: alpha)."
+    return caption + (" Bands: 95% bootstrap band of each fitted curve." if banded else "")
+
+
+def _critical_text(grid: Grid, critical: dict) -> list[str]:
+    """The figure's legend in words and the levels that stayed at chance."""
+    lines = ["Solid: BNSL break; dotted: steepest step; dashed grey: chance accuracy."]
+    lines += [
+        e["note"][0].upper() + e["note"][1:] + "." for e in critical.get("levels", []) if e["at_chance"]
+    ]
+    if any(not e["at_chance"] for e in critical.get("levels", [])):
+        lines.append(
+            "Thresholds sit halfway between chance and the best final accuracy any curriculum reached "
+            "on the level, the same for every curriculum and size; tokens to cross are interpolated "
+            "between checkpoints."
+        )
+    return lines
+
+
+def _annealing_text(fits: dict, plotted: bool) -> list[str]:
+    """Whether the annealing law was fitted, and which fits are degenerate."""
+    if not plotted:
+        return ["No run logs learning rate and training loss over enough steps."]
+    degenerate = report_tables.degenerate_fits(fits)
+    if not degenerate:
+        return []
+    fitted = [e for e in fits["lr_annealing"] if "params" in e["fit"]]
+    return [
+        f"{len(degenerate)} of {len(fitted)} fits are degenerate (a parameter at its bound, fit error "
+        f"above {DEGENERATE_FIT_ERROR:.0%}, or no convergence; see the table): the law does not describe those curves, "
+        "so do not read their parameters. Their panels are titled 'degenerate'."
     ]
 
 
@@ -169,6 +246,8 @@ def _html(grid: Grid, sections: list[dict]) -> str:
             data = base64.b64encode(png).decode("ascii")
             parts.append(f'<img alt="{html.escape(section["title"])}" src="data:image/png;base64,{data}">')
         for headers, rows in section["tables"]:
+            if not rows:  # a header over nothing says nothing; the section's text says why
+                continue
             head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
             cells = "".join(
                 "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in rows

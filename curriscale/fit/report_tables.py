@@ -1,7 +1,8 @@
 """The report's tables: each a (headers, rows of strings) pair built from the fits' JSON.
 
 Shared by `report.html` and `summary.md`, so both show the same numbers, formatted the same way:
-four significant digits, intervals in brackets, `-` for missing values.
+four significant digits, intervals in brackets, `-` for missing values, token counts and sizes as
+`26.8k`. An accuracy difference where neither arm is clearly above chance is marked `(at chance)`.
 """
 
 from __future__ import annotations
@@ -24,33 +25,36 @@ def comparison_table(comparison: dict) -> Table:
             str(c["n_seeds"]),
             with_ci(c["speedup"], c["speedup_ci"]),
         ]
-        + [
-            with_ci(c["effects"][m]["diff"], c["effects"][m]["ci"]) if m in c["effects"] else "-"
-            for m in metrics
-        ]
+        + [effect(c["effects"][m]) if m in c["effects"] else "-" for m in metrics]
         for c in comparison["cells"]
     ]
     return headers, rows
 
 
 def level_table(comparison: dict) -> Table:
-    """Per-level accuracy and documents drawn per tier, curriculum vs static mix, per cell."""
-    headers = ["curriculum", "LR", "size", "metric", "curriculum mean", "static mean", "Δ [95% CI]"]
+    """Per-level accuracy (with its chance level) and documents drawn per tier, per cell."""
+    headers = ["curriculum", "LR", "size", "metric", "chance", "curriculum mean", "static mean", "Δ [95% CI]"]
     rows = [
         [
             c["curriculum"],
             c["lr_schedule"],
             plots.human(c["non_embedding_params"]),
             metric,
+            fmt(e.get("chance")),
             fmt(e["curriculum"]),
             fmt(e["baseline"]),
-            with_ci(e["diff"], e["ci"]),
+            effect(e),
         ]
         for c in comparison["cells"]
         for metric, e in sorted(c["effects"].items())
         if metric.startswith(("accuracy_level_", "documents_tier_"))
     ]
     return headers, rows
+
+
+def has_at_chance(comparison: dict) -> bool:
+    """Whether any accuracy difference in the comparison is between two at-chance arms."""
+    return any(e.get("at_chance") for c in comparison["cells"] for e in c["effects"].values())
 
 
 def crossover_table(comparison: dict) -> Table:
@@ -107,13 +111,34 @@ def scaling_table(fits: dict) -> Table:
     return headers, rows
 
 
+def level_chance_table(critical: dict) -> Table:
+    """Per accuracy level: chance, best final accuracy and who reached it, the shared threshold."""
+    headers = ["level", "chance", "best final accuracy", "reached by", "threshold", "note"]
+    rows = []
+    for e in critical.get("levels", []):
+        by = e["best_by"]
+        rows.append(
+            [
+                str(e["level"]),
+                fmt(e["chance"]),
+                fmt(e["best"]),
+                f"{by['curriculum']} ({by['lr_schedule']}), {plots.human(by['non_embedding_params'])}",
+                fmt(e["threshold"]),
+                "at chance: no threshold, no critical point" if e["at_chance"] else "",
+            ]
+        )
+    return headers, rows
+
+
 def critical_table(critical: dict) -> Table:
     """Critical size per curriculum, level and quantity: steepest step and BNSL break."""
     headers = ["curriculum", "LR", "level", "quantity", "steepest step", "BNSL break [95% CI]"]
     rows = []
     for e in critical["critical_sizes"]:
         fit = e["bnsl"]
-        if "breaks" in fit and fit["breaks"]:
+        if e.get("at_chance"):
+            brk = "at chance: none"
+        elif "breaks" in fit and fit["breaks"]:
             ci = [plots.human(v) for v in fit["ci"]["d1"]] if "d1" in fit.get("ci", {}) else None
             brk = plots.human(fit["breaks"][0]) + (f" [{ci[0]}, {ci[1]}]" if ci else "")
         else:
@@ -124,17 +149,19 @@ def critical_table(critical: dict) -> Table:
 
 
 def threshold_table(critical: dict) -> Table:
-    """Threshold-crossing step and tokens per size."""
-    headers = ["curriculum", "LR", "level", "size", "threshold", "step", "tokens", "seeds reaching"]
+    """Tokens (and step) at which each size first crossed its level's threshold."""
+    headers = ["curriculum", "LR", "level", "size", "chance", "threshold", "tokens to cross", "step",
+               "seeds reaching"]  # fmt: skip
     rows = [
         [
             r["curriculum"],
             r["lr_schedule"],
             str(r["level"]),
             plots.human(r["non_embedding_params"]),
+            fmt(r.get("chance")),
             fmt(r["threshold"]),
-            fmt(r["step"]),
-            fmt(r["tokens"]),
+            "-" if r["tokens"] is None else plots.human(r["tokens"]),
+            "-" if r["step"] is None else f"{r['step']:.0f}",
             f"{r['reached']}/{r['n_seeds']}",
         ]
         for r in critical["threshold_steps"]
@@ -143,8 +170,8 @@ def threshold_table(critical: dict) -> Table:
 
 
 def annealing_table(fits: dict) -> Table:
-    """LR-annealing law parameters per cell."""
-    headers = ["curriculum", "size", "runs", "L0", "A", "C", "alpha", "lam", "fit error"]
+    """LR-annealing law parameters per cell, degenerate fits marked with the reason."""
+    headers = ["curriculum", "size", "runs", "L0", "A", "C", "alpha", "lam", "fit error", "degenerate"]
     rows = []
     for e in fits["lr_annealing"]:
         fit = e["fit"]
@@ -153,11 +180,25 @@ def annealing_table(fits: dict) -> Table:
             if "params" in fit
             else [fit["skipped"], "", "", "", ""]
         )
-        error = fmt(fit["metrics"]["fit_error"]) if "metrics" in fit else ""
+        metrics = fit.get("metrics", {})
+        error = fmt(metrics["fit_error"]) if "fit_error" in metrics else ""
+        degenerate = f"yes: {metrics['degenerate_reason']}" if metrics.get("degenerate") else "no"
         rows.append(
-            [e["curriculum"], plots.human(e["non_embedding_params"]), ", ".join(e["runs"]), *values, error]
+            [
+                e["curriculum"],
+                plots.human(e["non_embedding_params"]),
+                ", ".join(e["runs"]),
+                *values,
+                error,
+                degenerate if "params" in fit else "",
+            ]
         )
     return headers, rows
+
+
+def degenerate_fits(fits: dict) -> list[dict]:
+    """The LR-annealing entries whose fit is flagged degenerate."""
+    return [e for e in fits["lr_annealing"] if e["fit"].get("metrics", {}).get("degenerate")]
 
 
 def per_seed_table(comparison: dict) -> Table:
@@ -184,6 +225,11 @@ def runs_table(grid: Grid) -> Table:
     columns = ["run", "curriculum", "size", "lr_schedule", "seed", "non_embedding_params", "eval_loss"]
     columns += [c for c in ("mean_accuracy", "ood_eval_loss") if c in grid.runs]
     return columns, [[fmt(v) for v in row] for row in grid.runs[columns].itertuples(index=False)]
+
+
+def effect(e: dict) -> str:
+    """A comparison effect as `diff [lo, hi]`, with `(at chance)` when both arms stayed at chance."""
+    return with_ci(e["diff"], e["ci"]) + (" (at chance)" if e.get("at_chance") else "")
 
 
 def with_ci(value, ci) -> str:

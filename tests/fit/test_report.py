@@ -1,6 +1,9 @@
 """The report: parsed HTML (sections, decodable PNGs, table sizes), Markdown summary, CLI."""
 
 import base64
+import copy
+import itertools
+import json
 import shutil
 import struct
 import subprocess
@@ -11,10 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from grid_factory import write_grid
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
 from curriscale.cli.app import app
-from curriscale.fit.report import write_report
+from curriscale.fit import plots
+from curriscale.fit.report import _scaling_caption, write_report
+from curriscale.fit.runs import load_grid
 
 SIZES = (2e4, 5e4, 2e5)
 SECTIONS = [
@@ -68,7 +75,12 @@ class Page(HTMLParser):
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
-    write_grid(root / "runs", sizes=SIZES, seeds=(0, 1), critical={1: 5e4}, steps=30)
+    # Level 1 is yes/no and learned from ~50k; level 2 picks among four and is never learned; the
+    # training loss diverges late, so the LR-annealing fit is degenerate.
+    write_grid(
+        root / "runs", sizes=SIZES, seeds=(0, 1), critical={1: 5e4}, steps=30, chance={1: 0.5, 2: 0.25},
+        diverge_at=0.7,
+    )  # fmt: skip
     # LR-annealing fits are slow: leave the learning rate logged in one cell only.
     for metrics in (root / "runs").glob("*/metrics.parquet"):
         if not metrics.parent.name.startswith("ladder-n20000-"):
@@ -111,14 +123,110 @@ def test_html_sections_images_and_tables(report):
 
     assert len(rows("comparison", 0)) == len(SIZES)  # one curriculum x one LR schedule x sizes
     assert [r[2] for r in rows("comparison", 0)] == ["20k", "50k", "200k"]
-    assert len(rows("comparison", 1)) == len(SIZES) * 2  # accuracy and examples seen for level 1
+    assert len(rows("comparison", 1)) == len(SIZES) * 3  # accuracy of two levels, examples seen of one
     assert len(rows("scaling", 0)) == 2 * 2  # two curricula x (eval_loss, eval_loss_level_1)
     assert [r[:3] for r in rows("annealing", 0)] == [["ladder", "20k", "ladder-n20000-cosine-s0"]]
     assert len(rows("per-seed", 0)) == len(SIZES) * 2
     assert len(rows("runs", 0)) == 2 * len(SIZES) * 2
-    assert len(rows("critical", 1)) == 2 * len(SIZES)  # threshold steps: curricula x sizes
+    assert len(rows("critical", 0)) == 2  # two accuracy levels: chance and threshold
+    assert len(rows("critical", 2)) == 2 * len(SIZES)  # threshold steps, level 1: curricula x sizes
     speedups = [float(r[4].split()[0]) for r in rows("comparison", 0)]
     assert speedups == pytest.approx([(1e5 / n) ** 0.2 for n in SIZES], rel=0.05)
+
+
+def test_chance_is_shown_and_at_chance_levels_are_marked(report):
+    _, _, page = report
+    header, *levels = page.sections["comparison"]["tables"][1]
+    assert header[4] == "chance"
+    accuracy = {(r[2], r[3]): r for r in levels if r[3].startswith("accuracy_level_")}
+    assert all(accuracy[(size, "accuracy_level_2")][4] == "0.25" for size in ("20k", "50k", "200k"))
+    assert all(
+        accuracy[(size, "accuracy_level_2")][7].endswith("(at chance)") for size in ("20k", "50k", "200k")
+    )
+    assert accuracy[("20k", "accuracy_level_1")][7].endswith("(at chance)")  # 0.53 on yes/no at 20k
+    assert not accuracy[("200k", "accuracy_level_1")][7].endswith("(at chance)")
+    assert any(line.startswith("(at chance): neither arm") for line in page.sections["comparison"]["text"])
+    critical = page.sections["critical"]
+    assert any(line.startswith("Level 2 stayed at chance") for line in critical["text"])
+    _, learned, guessed = critical["tables"][0]
+    assert learned[:2] == ["1", "0.5"] and float(learned[4]) > 0.7 and learned[5] == ""
+    assert guessed[:2] == ["2", "0.25"] and guessed[4:] == ["-", "at chance: no threshold, no critical point"]
+    # Threshold crossings as token counts and whole steps.
+    header, *steps = critical["tables"][2]
+    assert header[6:8] == ["tokens to cross", "step"]
+    crossed = [r for r in steps if r[6] != "-"]
+    assert crossed and all(r[6].endswith("k") and r[7].isdigit() for r in crossed)
+
+
+def test_one_lr_schedule_has_no_empty_interaction_table(report):
+    _, _, page = report
+    speedup = page.sections["speedup"]
+    assert "One LR schedule (cosine): no curriculum x LR interaction to measure." in speedup["text"]
+    assert len(speedup["tables"]) == 1  # the crossovers; no header without rows
+    for section in page.sections.values():
+        assert all(len(table) > 1 for table in section["tables"])
+
+
+def test_degenerate_annealing_fit_is_flagged(report):
+    root, _, page = report
+    annealing = page.sections["annealing"]
+    assert any(line.startswith("1 of 1 fits are degenerate") for line in annealing["text"])
+    [row] = annealing["tables"][0][1:]
+    assert row[-1].startswith("yes: ") and "fit error" in row[-1]
+    fits = json.loads((root / "out" / "fits" / "fits.json").read_text())
+    assert fits["lr_annealing"][0]["fit"]["metrics"]["degenerate"] is True
+
+
+def test_scaling_caption_and_legend(report):
+    root, _, page = report
+    assert "Bands: 95% bootstrap band of each fitted curve." in page.sections["scaling"]["text"][1]
+    fits = json.loads((root / "out" / "fits" / "fits.json").read_text())
+    unbanded = copy.deepcopy(fits)
+    for row in unbanded["scaling"]:
+        row["fit"].get("band", {}).pop("lo", None)
+    assert "Bands" not in _scaling_caption(unbanded) and "lines: power-law fits" in _scaling_caption(unbanded)
+    unfitted = copy.deepcopy(fits)
+    for row in unfitted["scaling"]:
+        row["fit"] = {"skipped": "data: the power law has 3 parameters but only 3 loss values"}
+    assert _scaling_caption(unfitted) == (
+        "Points: final eval loss per run. No power law was fitted (see the table for why)."
+    )
+    # Every curriculum is in the legend, fitted or not.
+    grid = load_grid(root / "runs")
+    for document, labels in (
+        (unfitted, {"ladder", "static-mix"}),
+        (fits, {"ladder", "static-mix", "ladder fit: alpha=", "static-mix fit: alpha="}),
+    ):
+        [ax] = plots.scaling_figure(grid, document).axes
+        legend = {t.get_text().split("alpha=")[0] + ("alpha=" if "alpha=" in t.get_text() else "")
+                  for t in ax.get_legend().get_texts()}  # fmt: skip
+        assert legend == labels
+
+
+@pytest.mark.parametrize(
+    "low, high, axis",
+    [(26_784, 150_976, "x"), (2e4, 2e5, "x"), (1e4, 4e6, "x"), (50e3, 80e3, "x"), (1.45, 2.8, "y"), (0.73, 1.0, "y")],
+)  # fmt: skip
+def test_log_axes_label_major_ticks_without_overlap(low, high, axis):
+    fig = Figure(figsize=(3.6, 2.9))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.plot([low, high], [low, high])
+    ax.set(**{f"{axis}lim": (low, high)})
+    plots._log(ax, axis)
+    fig.canvas.draw()
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    assert all(not t.get_text() for t in target.get_ticklabels(minor=True))
+    labels = [t for t in target.get_ticklabels() if t.get_text() and low <= _tick_value(t, axis) <= high]
+    assert len(labels) >= 2, [t.get_text() for t in target.get_ticklabels()]
+    boxes = sorted((t.get_window_extent() for t in labels), key=lambda b: b.x0 if axis == "x" else b.y0)
+    for a, b in itertools.pairwise(boxes):
+        assert (a.x1 < b.x0) if axis == "x" else (a.y1 < b.y0), [t.get_text() for t in labels]
+
+
+def _tick_value(label, axis):
+    x, y = label.get_position()
+    return x if axis == "x" else y
 
 
 def test_cli_report_reuses_fits_and_user_errors_exit_2(report, tmp_path):
