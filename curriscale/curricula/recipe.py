@@ -257,6 +257,12 @@ def _parse_difficulty(spec: Any, tiers: Tiers, source: str) -> tuple[dict[str, f
     normalise = spec.get("normalise", "rank")  # "none" (raw weighted sum) round-trips a single column
     if normalise not in ("rank", "none"):
         raise CurriscaleError(f"{where}.normalise: must be 'rank' or 'none', got {normalise!r}")
+    if normalise == "rank" and tiers.kind == "edges" and not all(0 <= e <= 1 for e in tiers.edges):
+        raise CurriscaleError(
+            f"{source}: tiers.edges {tiers.edges} lie outside [0, 1], but difficulty is rank-normalised "
+            "(0 = easiest document, 1 = hardest); give edges as rank fractions, or set "
+            "difficulty.normalise: none to cut raw values"
+        )
     return {str(c): float(w) for c, w in columns.items()}, normalise
 
 

@@ -105,6 +105,11 @@ def broken(path: str, value) -> dict:
         ("difficulty", ..., r"difficulty: required unless tiers is a categorical 'order'"),
         ("difficulty.columns.flesch_ease", 0, r"difficulty\.columns\.flesch_ease: weight must be a non-zero"),
         ("difficulty", {"columns": {"a": 1}, "normalise": "zscore"}, r"difficulty\.normalise: must be"),
+        (
+            "tiers",
+            {"edges": [5, 10]},  # VALID's two columns are rank-normalised: raw-looking edges cut nothing
+            r"tiers\.edges \[5\.0, 10\.0\] lie outside \[0, 1\], but difficulty is rank-normalised",
+        ),
         ("budget", {"tokens": -5}, r"budget\.tokens: must be an integer >= 1"),
         ("budget", {"tokens": 5, "steps": 5}, r"budget: must be \{tokens: T\} or \{steps: S\}"),
         ("pacing.kind", "zigzag", r"pacing\.kind: unknown pacing 'zigzag'"),
