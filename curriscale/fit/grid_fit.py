@@ -204,7 +204,8 @@ def annealing_data(curves: pd.DataFrame) -> tuple[dict[str, np.ndarray], bool]:
     """The LR-annealing law's input: one row per optimiser step of each run in `curves`.
 
     The law sums the learning rate over every step. Runs log it on their train rows only; steps
-    between logged rows get it interpolated and their loss left unobserved (NaN).
+    between logged rows get it interpolated and their loss left unobserved (NaN), as are the losses
+    of the warmup steps (up to the learning rate's peak).
 
     Returns:
         Columns `run`, `step`, `lr`, `loss`, and whether any learning rate was interpolated.
@@ -220,7 +221,12 @@ def annealing_data(curves: pd.DataFrame) -> tuple[dict[str, np.ndarray], bool]:
         columns["run"].append(np.full(len(steps), run, dtype=object))
         columns["step"].append(steps.astype(float))
         columns["lr"].append(np.interp(steps, logged["step"], logged["lr"]))
-        columns["loss"].append(loss.reindex(steps).to_numpy(float))
+        observed = loss.reindex(steps).to_numpy(float, copy=True)
+        # The law describes training after warmup (Tissue et al. fit there too): the warmup steps
+        # still count in S1 through their learning rates, but their losses are not fitted.
+        lr = columns["lr"][-1]
+        observed[steps <= steps[np.argmax(lr)]] = np.nan
+        columns["loss"].append(observed)
         interpolated |= len(logged) < len(steps)
     if not columns["run"]:
         return {name: np.array([]) for name in columns}, False

@@ -79,6 +79,15 @@ def test_annealing_data_fills_every_step():
     assert np.isnan(data["loss"][[0, 2]]).all() and data["loss"][[1, 3]].tolist() == [3.0, 2.0]
 
 
+def test_annealing_data_leaves_warmup_losses_out_but_keeps_their_learning_rates():
+    steps = np.arange(1, 9)
+    lr = np.array([0.25, 0.5, 0.75, 1.0, 0.9, 0.7, 0.4, 0.1])  # warmup to the peak at step 4
+    curves = pd.DataFrame({"run": "a", "step": steps, "lr": lr, "train_loss": 10.0 / steps})
+    data, _ = annealing_data(curves)
+    assert data["lr"].tolist() == lr.tolist()  # S1 still sums the warmup's learning rates
+    assert np.isnan(data["loss"][:4]).all() and data["loss"][4:].tolist() == (10.0 / steps[4:]).tolist()
+
+
 def test_fit_grid_writes_strict_json(tmp_path):
     runs = write_grid(tmp_path / "runs", sizes=SIZES[:3], seeds=(0, 1), critical={1: 3e4}, steps=20)
     documents = fit_grid(runs, tmp_path / "fits", bootstrap=5, annealing=False)
