@@ -10,6 +10,7 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -262,3 +263,6 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The page rendered: text and embedded plots, not a blank or error page (which is one colour).
+    pixels = plt.imread(shot)[..., :3]
+    assert pixels.std() > 0.05 and len(np.unique(pixels.reshape(-1, 3), axis=0)) > 100
