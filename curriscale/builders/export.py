@@ -29,7 +29,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curriscale import __version__
-from curriscale.curricula.encoding import make_encoder, token_dtype
+from curriscale.curricula.encoding import Encoder, make_encoder, token_dtype
+from curriscale.curricula.manifest import Manifest, load_manifest
 from curriscale.curricula.sampler import CurriculumSampler, Draw
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_output, atomic_write_json
@@ -213,6 +214,39 @@ def check_format(fmt: str) -> None:
         raise CurriscaleError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
 
 
+def schedule_in_encoder_tokens(manifest: Manifest, encoder: Encoder, sample_rows: int = 2000) -> int:
+    """The schedule's total, converted from the manifest's unit to the encoder's tokens.
+
+    A manifest counts in its own unit (whitespace words, say) and an export may count bytes or BPE
+    tokens; exporting "the whole schedule" needs the total in the export's unit. Tokens per unit is
+    measured on up to `sample_rows` documents of each tier and weighted by the tokens the schedule
+    expects to draw from that tier (by the tier's size when the manifest records no consumption).
+    """
+    expected = [use["expected_tokens"] for use in manifest.data.get("consumption", [])]
+    if not any(expected):  # no consumption recorded: weigh tiers by their size
+        expected = [tier["tokens"] for tier in manifest.tiers]
+    ratios, weights = [], []
+    for tier, weight in zip(manifest.tiers, expected, strict=True):
+        files = manifest.tier_files(tier["index"])
+        if not files or not weight:
+            continue
+        counted = manifest.data["token_unit"] == "n_tokens"  # else whitespace words
+        columns = ["text", "n_tokens"] if counted else ["text"]
+        sample = pq.ParquetFile(files[0]).read_row_group(0, columns=columns).slice(0, sample_rows)
+        texts = sample.column("text").to_pylist()
+        units = (
+            sum(n or 0 for n in sample.column("n_tokens").to_pylist())
+            if counted
+            else sum(len(text.split()) for text in texts)
+        )
+        tokens = sum(len(ids) + 1 for ids in encoder.encode_batch(texts))  # +1: the EOS separator
+        if units:
+            ratios.append(tokens / units)
+            weights.append(weight)
+    ratio = float(np.average(ratios, weights=weights)) if ratios else 1.0
+    return max(1, round(manifest.total * ratio))
+
+
 def export_curriculum(
     manifest: str | Path,
     fmt: str,
@@ -231,7 +265,10 @@ def export_curriculum(
         out: output folder (created); files are written atomically, `export.json` last.
         tokenizer: "bytes", a `tokenizer.json` path, or a `tokenizers.Tokenizer`; "tokens" defaults to
             "bytes". With a tokenizer, progress through the schedule is counted in its tokens.
-        budget_tokens: tokens to export (progress = consumed / budget); default the schedule total.
+        budget_tokens: tokens to export, in the tokenizer's tokens (progress = consumed / budget);
+            default the schedule total, converted to the tokenizer's tokens when it counts in
+            another unit than the manifest (`schedule_in_encoder_tokens`; export.json then says
+            `budget_estimated: true`).
         seed: the stream's seed, as for `CurriculumSampler`.
         progress: optional callback with the progress fraction, for progress bars.
 
@@ -245,6 +282,9 @@ def export_curriculum(
     if fmt == "tokens" and tokenizer is None:
         tokenizer = "bytes"
     encoder = None if tokenizer is None else make_encoder(tokenizer)
+    estimated = budget_tokens is None and encoder is not None
+    if estimated:
+        budget_tokens = schedule_in_encoder_tokens(load_manifest(manifest), encoder)
     sampler = CurriculumSampler(
         manifest, seed, encoder=encoder, budget_tokens=budget_tokens, stop_at_end=True
     )
@@ -261,6 +301,7 @@ def export_curriculum(
         "manifest": sampler.manifest.name,
         "seed": seed,
         "budget_tokens": budget_tokens,
+        "budget_estimated": estimated,
         "token_unit": encoder.name if encoder else sampler.manifest.data["token_unit"],
         "documents": stages.documents,
         "tokens": stages.tokens,

@@ -27,7 +27,10 @@ def export(
     ] = None,
     budget_tokens: Annotated[
         int | None,
-        typer.Option(help="Tokens to export; the schedule is stretched over them. Default: its total."),
+        typer.Option(
+            help="Tokens to export, in the tokenizer's tokens; the schedule is stretched over them. "
+            "Default: the schedule's total, converted to the tokenizer's unit."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the document stream.")] = 0,
 ) -> None:

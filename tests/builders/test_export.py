@@ -130,7 +130,8 @@ def test_tokenizer_json_round_trip(ladder, tmp_path):
     decoded = [
         tokenizer.decode(tokens[a : b - 1].tolist()) for a, b in zip(offsets[:-1], offsets[1:], strict=True)
     ]
-    assert meta["eos_id"] == 0 and decoded == streamed_texts(ladder, str(tmp_path / "tokenizer.json"))
+    streamed = streamed_texts(ladder, str(tmp_path / "tokenizer.json"), budget=meta["budget_tokens"])
+    assert meta["eos_id"] == 0 and decoded == streamed
 
 
 def test_jsonl_order_equals_the_iterator(ladder, tmp_path):
@@ -196,3 +197,14 @@ def test_plain_pytorch_example_trains_from_the_export(ladder, tmp_path):
     assert len(losses) == 7 and all(math.isfinite(x) for x in losses)
     assert losses[-1] < losses[0] - 1.0  # from ~ln(257) = 5.5 down well below it
     assert "curriscale imported: False" in result.stdout
+
+
+def test_default_budget_covers_the_whole_schedule_in_any_unit(ladder, tmp_path):
+    # The manifest counts whitespace words; a bytes export must still cover the whole schedule,
+    # not read the word total as a byte total (about a fifth of the data).
+    words = export_curriculum(ladder, "jsonl", tmp_path / "words")
+    in_bytes = export_curriculum(ladder, "tokens", tmp_path / "bytes", tokenizer="bytes")
+    assert words["budget_estimated"] is False and in_bytes["budget_estimated"] is True
+    assert in_bytes["budget_tokens"] > 3 * words["tokens"]  # several bytes per word
+    assert in_bytes["documents"] == pytest.approx(words["documents"], rel=0.15)
+    assert [s["stage"] for s in in_bytes["stages"]] == [s["stage"] for s in words["stages"]]
