@@ -86,6 +86,10 @@ def recommend_curriculum(fits_dir: str | Path, size: float, out: str | Path) -> 
     if out.parent.resolve() != source.parent.resolve():
         _carry_files(manifest, source.parent, out.parent)
     manifest["recommendation"] = decision
+    chosen, paired = decision.get("lr_schedule"), manifest.get("lr_schedule") or {}
+    if chosen and paired.get("kind") != chosen:
+        # A trainer follows the manifest's paired schedule: make it the one the grid found best.
+        manifest["lr_schedule"] = {"kind": chosen, "params": {}}
     validate_manifest(manifest, source=str(out))
     atomic_write_json(out, manifest)
     return manifest

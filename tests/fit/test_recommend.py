@@ -33,6 +33,7 @@ def test_small_model_gets_the_curriculum_written_beside_copied_tiers(fits_dir, t
         < decision["predicted_eval_loss"]["static-mix/cosine"]
     )
     assert decision["pacing"]["kind"] == "linear"
+    assert manifest["lr_schedule"]["kind"] == decision["lr_schedule"] == "cosine"  # what training follows
     assert decision["warmup_fraction"] == pytest.approx(0.5)
     assert decision["starting_tier"] == 1 and decision["starting_tiers"] == [1]
     assert not decision["extrapolated"] and decision["warnings"] == []
@@ -46,11 +47,15 @@ def test_small_model_gets_the_curriculum_written_beside_copied_tiers(fits_dir, t
         "sha256": sha256_file(source),
     }
     assert str(fits_dir.parent) not in json.dumps(decision)
-    # The written manifest is the chosen one plus the recommendation, and every file it lists exists
-    # under the output folder at the same relative path.
+    # The written manifest is the chosen one plus the recommendation and the chosen LR schedule
+    # (the source pairs none), and every file it lists exists under the output folder.
     written = json.loads(out.read_text())
     source = json.loads((fits_dir.parent / "runs" / "manifests" / "ladder" / "manifest.json").read_text())
-    assert {k: v for k, v in written.items() if k != "recommendation"} == source
+    assert source["lr_schedule"] is None and written["lr_schedule"] == {"kind": "cosine", "params": {}}
+    unchanged = ("recommendation", "lr_schedule")
+    assert {k: v for k, v in written.items() if k not in unchanged} == {
+        k: v for k, v in source.items() if k not in unchanged
+    }
     for tier in written["tiers"]:
         for entry in tier["files"]:
             assert (out.parent / entry["path"]).is_file()
