@@ -32,6 +32,7 @@ from curriscale import __version__
 from curriscale.curricula.encoding import Encoder, make_encoder, token_dtype
 from curriscale.curricula.manifest import Manifest, load_manifest
 from curriscale.curricula.sampler import CurriculumSampler, Draw
+from curriscale.curricula.tier_reader import reading_tier_file
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_output, atomic_write_json
 
@@ -232,7 +233,8 @@ def schedule_in_encoder_tokens(manifest: Manifest, encoder: Encoder, sample_rows
             continue
         counted = manifest.data["token_unit"] == "n_tokens"  # else whitespace words
         columns = ["text", "n_tokens"] if counted else ["text"]
-        sample = pq.ParquetFile(files[0]).read_row_group(0, columns=columns).slice(0, sample_rows)
+        with reading_tier_file(files[0]):
+            sample = pq.ParquetFile(files[0]).read_row_group(0, columns=columns).slice(0, sample_rows)
         texts = sample.column("text").to_pylist()
         units = (
             sum(n or 0 for n in sample.column("n_tokens").to_pylist())
