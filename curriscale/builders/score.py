@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from loguru import logger
 
@@ -208,6 +210,12 @@ def _file_record(out: Path, path: Path) -> dict[str, Any]:
     }
 
 
+def _duplicate_ids(parts: list[Path]) -> int:
+    """Scored documents whose id another scored document has too (the same file given twice, say)."""
+    ids = pa.concat_tables([pq.read_table(part, columns=["id"]) for part in parts]).column("id")
+    return len(ids) - pc.count_distinct(ids).as_py()
+
+
 def finalize_scoring(out_dir: str | os.PathLike, logging_dir: str | os.PathLike | None = None) -> ScoreStats:
     """Check every task finished, unify the part schemas, and write `score_stats.json`.
 
@@ -255,6 +263,7 @@ def finalize_scoring(out_dir: str | os.PathLike, logging_dir: str | os.PathLike 
     data = {
         "inputs": inputs,
         **totals,
+        "duplicate_ids": _duplicate_ids(scored_paths),
         "rejected_reasons": dict(sorted(reasons.items())),
         "scorers": config["scorers"],
         "columns": config["score_columns"],

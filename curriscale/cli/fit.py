@@ -71,7 +71,7 @@ def parse_columns(specs: list[str]) -> dict[str, str]:
 def law_command(
     law: Annotated[LawName, typer.Argument(help="Which law to fit.")],
     data: Annotated[Path, typer.Argument(help="Loss table, .csv or .parquet.")],
-    out: Annotated[Path, typer.Option("--out", help="Where to write fit.json.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write fit.json.")],
     col: Annotated[list[str], typer.Option("--col", help=COLUMN_HELP)] = [],  # noqa: B006 (typer reads it)
     breaks: Annotated[
         str | None, typer.Option("--breaks", help="bnsl only: number of breaks (0-3) or 'auto' (default).")
@@ -114,7 +114,7 @@ def predict_command(
     ],
     data: Annotated[Path, typer.Argument(help="Table with the law's input columns, .csv or .parquet.")],
     out: Annotated[
-        Path, typer.Option("--out", help="Output .csv or .parquet: the input rows plus `loss_pred`.")
+        Path, typer.Option("--out", "-o", help="Output .csv or .parquet: the input rows plus `loss_pred`.")
     ],
     col: Annotated[
         list[str],
@@ -141,7 +141,7 @@ def predict_command(
 def grid_command(
     runs: Annotated[Path, typer.Argument(help="Grid folder with runs.parquet.")],
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for fits.json, comparison.json, critical_points.json.")
+        Path, typer.Option("--out", "-o", help="Folder for fits.json, comparison.json, critical_points.json.")
     ],
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", help="Bootstrap resamples for every interval.")

@@ -86,6 +86,11 @@ def score(
     console.info(
         f"{result.documents_in} documents: {result.scored} scored, {result.rejected} rejected ({reasons})"
     )
+    if result.data["duplicate_ids"]:
+        console.warning(
+            f"{result.data['duplicate_ids']:,} scored documents share their id with another "
+            "(the same input given twice?); ids stay as they are"
+        )
     if result.documents_in and not result.scored:
         console.warning(
             f"no document could be scored; the reasons are in {result.path}/rejected/ "

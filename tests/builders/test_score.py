@@ -425,3 +425,11 @@ def test_cli_warns_when_nothing_could_be_scored(tmp_path):
     output = " ".join(result.output.split())
     assert "3 documents: 0 scored, 3 rejected (malformed JSON: 3)" in output
     assert "warning: no document could be scored" in output
+
+
+def test_cli_warns_about_duplicate_ids(tmp_path):
+    path = jsonl(tmp_path / "d.jsonl", [{"text": "One document here."}, {"text": "Another one."}])
+    result = CliRunner().invoke(app, ["score", str(path), str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "warning: 2 scored documents share their id with another" in " ".join(result.output.split())
+    assert json.loads((tmp_path / "out" / "score_stats.json").read_text())["duplicate_ids"] == 2
