@@ -5,8 +5,9 @@
                                budget_tokens=2_000_000, eval_path="spectrum/eval.jsonl"))
 
 Modules: `model` (GPT, size ladder, parameter/FLOP counts), `tokenizer`, `schedules` (LR),
-`data` (token source interface), `evaluate`, `checkpoint`, `records` (metrics tables),
-`trainer`, `growth` (depth/width growth), `hf_export` (LlamaForCausalLM folders), `grid`.
+`data` (token source interface), `evaluate`, `checkpoint`, `records` (metrics tables), `trainer`,
+`run_start` (rerun checks, a growth run's start), `growth` (depth/width growth), `hf_export`
+(LlamaForCausalLM folders), `grid`.
 Importing this package does not import torch until a name is used.
 """
 

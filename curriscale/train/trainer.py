@@ -15,8 +15,8 @@ AdamW step. Around it sit the things a scaling grid needs:
 
 Every option is checked, and the tokenizer, model, schedule, data source and eval sets are set up,
 before anything is written into the run folder, so a bad option leaves no trace. A folder that
-already holds a run (config.json) is resumed or returned only if the new request matches the one
-stored there (`request` in config.json); otherwise the run stops naming the differing fields.
+already holds a run is resumed or returned only if the new request matches the stored one, and a
+growth run starts from its source run's grown checkpoint (both in `run_start.py`).
 """
 
 from __future__ import annotations
@@ -25,25 +25,23 @@ import contextlib
 import copy
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tokenizers import Tokenizer
 
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json
-from curriscale.train.checkpoint import checkpoint_dir, load_checkpoint, load_weights, save_checkpoint
-from curriscale.train.config import PATH_FIELDS, RunResult, TrainConfig, config_differences
+from curriscale.train.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
+from curriscale.train.config import RunResult, TrainConfig
 from curriscale.train.data import Batches, SourceFactory, manifest_source
 from curriscale.train.evaluate import EvalSet, evaluate
-from curriscale.train.growth import grow_model
 from curriscale.train.model import GPT, GPTConfig
 from curriscale.train.records import Records, write_lr_table
+from curriscale.train.run_start import RunStart, adopt_source_run, check_rerun, grow_from_run, run_tokenizer
 from curriscale.train.schedules import EXTRA_PARAMS, LRSchedule, resolve_schedule
-from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, tokenizer_from_spec
+from curriscale.train.tokenizer import save_tokenizer
 
 
 def eval_steps(total_steps: int, n_evals: int, spacing: str) -> list[int]:
@@ -53,94 +51,6 @@ def eval_steps(total_steps: int, n_evals: int, spacing: str) -> list[int]:
     else:
         points = np.linspace(total_steps / n_evals, total_steps, n_evals)
     return sorted({max(1, int(round(p))) for p in points} | {total_steps})
-
-
-def _run_tokenizer(config: TrainConfig, run_dir: Path) -> tuple[Tokenizer, bool]:
-    """The run's tokenizer, and whether it is new (to be saved into the run folder).
-
-    A run being resumed (its config.json matched the request) reads its own copy, so it continues
-    with the same ids; anything else left in a folder without a run is not trusted.
-    """
-    own = run_dir / "tokenizer.json"
-    if (run_dir / "config.json").is_file() and own.is_file():
-        return load_tokenizer(own), False
-    return tokenizer_from_spec(config.tokenizer or "bytes", [config.manifest]), True
-
-
-@dataclass
-class _Start:
-    """Where a run starts: a fresh model at token 0, or a grown one where its source run stopped."""
-
-    model: GPT
-    size: str
-    tokens: int = 0
-    flops: float = 0.0
-    sampler: dict | None = None
-
-
-def _adopt_source_run(config: TrainConfig) -> dict:
-    """For a growth run: check the source run; adopt its manifest, token plan, context and tokenizer.
-
-    `config` is updated in place so config.json records what the grown run really uses. Returns the
-    source run's config.json.
-    """
-    source = Path(config.init_from)
-    if not (source / "config.json").is_file() or checkpoint_dir(source) is None:
-        raise CurriscaleError(f"--init-from {source}: not a run directory with config.json and a checkpoint")
-    source_config = json.loads((source / "config.json").read_text())
-    config.manifest = config.manifest or source_config["manifest"]
-    config.budget_tokens, config.budget_flops = source_config["budget_tokens"], None
-    config.seq_len = source_config["seq_len"]  # the data position is counted in these sequences
-    config.tokenizer = str(source / "tokenizer.json")
-    return source_config
-
-
-def _grow_from_run(config: TrainConfig, source_config: dict) -> _Start:
-    """Grow the source run's newest checkpoint (see `_adopt_source_run`)."""
-    folder = checkpoint_dir(Path(config.init_from))
-    small = GPT(GPTConfig(**source_config["model"]))
-    load_weights(folder, small)
-    state = torch.load(folder / "state.pt", weights_only=True)
-    model = grow_model(small, config.grow, seed=config.seed)
-    size = f"{source_config['size']}+{config.grow}"
-    return _Start(model, size, state["tokens"], state["flops"], state["sampler"])
-
-
-def _stored_request(stored: dict, requested: dict) -> dict:
-    """The request a run folder's config.json records, to compare a rerun's request with.
-
-    A config.json written before the request was stored has the request as its top-level fields,
-    except the ones the run derived: the tokenizer (its copy), a grown run's adopted plan and a
-    FLOPs budget's token count. Those are not compared; paths are made absolute as in a request.
-    """
-    if "request" in stored:
-        return stored["request"]
-    derived = {"tokenizer"}
-    if requested.get("init_from") is not None:
-        derived |= {"size", "manifest", "seq_len", "budget_tokens", "budget_flops"}
-    if requested.get("budget_flops") is not None:
-        derived.add("budget_tokens")
-    legacy = {k: stored[k] for k in requested if k in stored and k not in derived}
-    for key in PATH_FIELDS:
-        if legacy.get(key) is not None:
-            legacy[key] = str(Path(legacy[key]).resolve())
-    return {**{k: requested[k] for k in derived if k in requested}, **legacy}
-
-
-def _check_rerun(run_dir: Path, requested: dict) -> None:
-    """Refuse a run folder that holds a run with another config (see the module docstring)."""
-    path = run_dir / "config.json"
-    if not path.is_file():
-        return
-    try:
-        stored = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise CurriscaleError(f"{path}: unreadable ({error}); use another --out") from error
-    changed = config_differences(_stored_request(stored, requested), requested)
-    if changed:
-        raise CurriscaleError(
-            f"{run_dir} holds a run with a different config ({', '.join(changed)}); use another --out"
-        )
 
 
 def train(
@@ -163,7 +73,7 @@ def train(
     run_dir = Path(config.out)
     config.check_inputs()
     requested = config.request()
-    source_config = _adopt_source_run(config) if config.init_from else None
+    source_config = adopt_source_run(config) if config.init_from else None
     kind, lr_params, lr_source = resolve_schedule(
         config.lr_schedule, config.manifest, config.warmup_fraction, config.min_lr_ratio, config.lr_params
     )
@@ -174,21 +84,20 @@ def train(
     # "--lr-schedule cosine" are the same run when the manifest pairs none.
     lr_fields = ("lr_schedule", "warmup_fraction", "min_lr_ratio", "lr_params")
     requested.update(json.loads(json.dumps({k: getattr(config, k) for k in lr_fields})))
-    _check_rerun(run_dir, requested)
+    check_rerun(run_dir, requested)
     if (run_dir / "done.json").is_file():
         return RunResult.load(run_dir)
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    start = _grow_from_run(config, source_config) if source_config is not None else None
-    tokenizer, new_tokenizer = _run_tokenizer(config, run_dir)
+    start = grow_from_run(config, source_config) if source_config is not None else None
+    tokenizer, new_tokenizer = run_tokenizer(config, run_dir)
     if start is None:
-        start = _Start(
+        start = RunStart(
             GPT(GPTConfig.from_size(config.size, tokenizer.get_vocab_size(), config.seq_len)), config.size
         )
     model, start_tokens, start_flops = start.model, start.tokens, start.flops
-    model_config = model.config
-    flops_per_token = model_config.flops_per_token()
+    flops_per_token = model.config.flops_per_token()
     budget_tokens = config.budget_tokens or int(config.budget_flops // flops_per_token)
     tokens_per_step = config.batch_size * config.seq_len
     plan_steps = (budget_tokens - start_tokens) // tokens_per_step
@@ -228,10 +137,7 @@ def train(
             "request": requested,
             "lr_schedule_source": lr_source,
             "size": start.size,
-            "n_params": model_config.n_params(),
-            "non_embedding_params": model_config.non_embedding_params(),
-            "flops_per_token": flops_per_token,
-            "model": model_config.to_dict(),
+            **_model_record(model.config),
             **_manifest_summary(config.manifest),
             "budget_tokens": budget_tokens,
             "total_steps": total_steps,
@@ -304,13 +210,7 @@ def train(
             "lr": lr,
         }
         if step in checkpoints:
-            metrics, positions = _evaluate_all(model, eval_set, ood_set)
-            finite = all(np.isfinite(v) for k, v in metrics.items() if "loss" in k)
-            if not finite or not all(torch.isfinite(p).all() for p in model.parameters()):
-                raise CurriscaleError(
-                    f"{run_dir}: non-finite weights or eval loss at step {step}; stopped. "
-                    f"The last good checkpoint is {checkpoint_dir(run_dir) or 'none (no checkpoint yet)'}"
-                )
+            metrics, positions = _evaluate_checked(model, eval_set, ood_set, run_dir, step)
             records.add(
                 {**row, "train_loss": loss_sum / loss_count, **metrics, **batches.tier_draws()}, positions
             )
@@ -345,14 +245,21 @@ def _weighted_loss(nll: torch.Tensor, answer_mask: torch.Tensor | None, weight: 
     return (nll * weights).sum() / weights.sum()
 
 
-def _evaluate_all(
-    model: GPT, eval_set: EvalSet | None, ood_set: EvalSet | None
+def _evaluate_checked(
+    model: GPT, eval_set: EvalSet | None, ood_set: EvalSet | None, run_dir: Path, step: int
 ) -> tuple[dict, np.ndarray | None]:
+    """Eval (and OOD) metrics and per-position losses; stops the run on non-finite weights or loss."""
     metrics, positions = {}, None
     if eval_set is not None:
         metrics, positions = evaluate(model, eval_set)
     if ood_set is not None:
         metrics.update(evaluate(model, ood_set, prefix="ood_")[0])
+    finite = all(np.isfinite(v) for k, v in metrics.items() if "loss" in k)
+    if not finite or not all(torch.isfinite(p).all() for p in model.parameters()):
+        raise CurriscaleError(
+            f"{run_dir}: non-finite weights or eval loss at step {step}; stopped. "
+            f"The last good checkpoint is {checkpoint_dir(run_dir) or 'none (no checkpoint yet)'}"
+        )
     return metrics, positions
 
 
@@ -370,6 +277,16 @@ def _eval_summary(prefix: str, eval_set: EvalSet | None) -> dict:
         f"{prefix}_questions": eval_set.questions,
         f"{prefix}_questions_cut": eval_set.questions_cut,
         f"{prefix}_chance_accuracy": eval_set.chance_accuracy,
+    }
+
+
+def _model_record(model_config: GPTConfig) -> dict:
+    """The model's shape and counts, for config.json."""
+    return {
+        "n_params": model_config.n_params(),
+        "non_embedding_params": model_config.non_embedding_params(),
+        "flops_per_token": model_config.flops_per_token(),
+        "model": model_config.to_dict(),
     }
 
 
