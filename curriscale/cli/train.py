@@ -78,7 +78,7 @@ def train(
     )
     console.info(f"{result.steps} steps, {result.tokens} tokens: {metrics}")
     for line in cut_question_warnings(out / "config.json"):
-        console.err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+        console.warning(line)
     console.out.print(str(out))
 
 

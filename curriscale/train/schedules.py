@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from curriscale.curricula.recipe import check_lr_schedule
+from curriscale.curricula.recipe import LR_SCHEDULE_PARAMS, check_lr_schedule
 from curriscale.errors import CurriscaleError
 
-SCHEDULES = ("cosine", "wsd", "linear", "constant", "step")
+SCHEDULES = tuple(LR_SCHEDULE_PARAMS)  # one list of kinds, shared with the recipe check
 # Parameters besides warmup_fraction and min_lr_ratio (TrainConfig fields): TrainConfig.lr_params.
 EXTRA_PARAMS = ("decay_fraction", "step_milestones", "step_gamma")
 
