@@ -11,11 +11,14 @@ the previous complete checkpoint (found as `checkpoint.old/` if the crash hit be
 
 from __future__ import annotations
 
+import os
+import pickle
 import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from curriscale.errors import CurriscaleError
@@ -24,18 +27,35 @@ from curriscale.errors import CurriscaleError
 def save_checkpoint(
     run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
 ) -> None:
-    """Write model, optimizer and trainer state (plus the torch RNG state) as `run_dir/checkpoint`."""
+    """Write model, optimizer and trainer state (plus the torch RNG state) as `run_dir/checkpoint`.
+
+    Tensors are written from wherever they live (a GPU included); `load_checkpoint` maps them to the
+    CPU first, so a checkpoint loads on any device.
+    """
     final, new, old = run_dir / "checkpoint", run_dir / "checkpoint.new", run_dir / "checkpoint.old"
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir(parents=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, new / "model.safetensors")
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(weights, new / "model.safetensors")
     torch.save(optimizer.state_dict(), new / "optimizer.pt")
     torch.save({**state, "torch_rng": torch.get_rng_state()}, new / "state.pt")
+    for name in ("model.safetensors", "optimizer.pt", "state.pt"):
+        _fsync(new / name)
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         final.rename(old)
     new.rename(final)
+    _fsync(run_dir)  # the renames reach the disk before the old checkpoint goes
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def checkpoint_dir(run_dir: Path) -> Path | None:
@@ -49,15 +69,51 @@ def checkpoint_dir(run_dir: Path) -> Path | None:
 def load_weights(folder: Path, model: torch.nn.Module) -> None:
     """Load `model.safetensors` from a checkpoint folder into `model` (shapes must match)."""
     try:
-        model.load_state_dict(load_file(folder / "model.safetensors"))
-    except (RuntimeError, OSError) as error:
+        model.load_state_dict(load_file(folder / "model.safetensors", device="cpu"))
+    except (RuntimeError, OSError, SafetensorError) as error:
         raise CurriscaleError(f"{folder}/model.safetensors: does not fit the model: {error}") from error
+
+
+def load_state(folder: Path) -> dict[str, Any]:
+    """The trainer state of a checkpoint (`state.pt`), mapped to the CPU."""
+    return _load(folder / "state.pt")
 
 
 def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     """Restore model, optimizer and torch RNG from `folder`; return the trainer state dict."""
     load_weights(folder, model)
-    optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
-    state = torch.load(folder / "state.pt", weights_only=True)
+    try:
+        # Moments are mapped to the CPU and moved by load_state_dict to each parameter's device.
+        optimizer.load_state_dict(_load(folder / "optimizer.pt"))
+    except (ValueError, KeyError, RuntimeError) as error:
+        raise CurriscaleError(
+            f"{folder}/optimizer.pt: does not fit the model's optimizer: {error}"
+        ) from error
+    state = load_state(folder)
     torch.set_rng_state(state.pop("torch_rng"))
     return state
+
+
+def rank_samplers(state: dict[str, Any], world_size: int, folder: Path) -> list[dict[str, Any]]:
+    """Every rank's data position from a checkpoint state, checked against this launch's world size.
+
+    Each rank reads its own shard of the stream, so a position only continues on as many processes
+    as wrote it. Checkpoints from before data parallelism hold one `sampler`.
+    """
+    samplers = state.get("samplers") or [state["sampler"]]
+    if len(samplers) != world_size:
+        raise CurriscaleError(
+            f"{folder} was written by {len(samplers)} process(es), this launch has {world_size}: "
+            f"resume with torchrun --nproc_per_node {len(samplers)} (or 1 process: plain `curriscale train`)"
+        )
+    return samplers
+
+
+def _load(path: Path) -> dict[str, Any]:
+    """torch.load with no pickled code (weights_only) onto the CPU; a damaged file is named."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
+        raise CurriscaleError(
+            f"{path}: damaged checkpoint file ({error}); move {path.parent} away to restart the run"
+        ) from error

@@ -12,7 +12,9 @@ from curriscale.errors import CurriscaleError
 from curriscale.train.schedules import EXTRA_PARAMS, SCHEDULES
 
 # How a run executes rather than what it computes: a rerun of the same run may change these.
-EXECUTION_FIELDS = ("out", "threads", "compile", "export_hf")
+# `device` and `grad_accum` are among them: a checkpoint loads on any device, and accumulating
+# micro-batches changes only the order of float sums, so a run may resume on other hardware.
+EXECUTION_FIELDS = ("out", "threads", "compile", "export_hf", "device", "grad_accum")
 # Compared as absolute paths, so a rerun from another working directory is the same run.
 PATH_FIELDS = ("manifest", "eval_path", "ood_path", "init_from")
 
@@ -24,7 +26,8 @@ class TrainConfig:
     Attributes:
         out: run directory.
         manifest: curriculum manifest (`manifest.json`) the data comes from.
-        size: model size name ("s0".."s7", see `model.SIZES`).
+        size: a ladder name ("s0".."s7" for CPUs, "m10".."b1" for GPUs, see `model.SIZES`) or a
+            shape "L<n_layer>-D<d_model>[-H<n_head>]".
         lr_schedule: cosine | wsd | linear | constant | step; None (default) takes the manifest's
             paired schedule (its kind and parameters), else cosine (see `schedules.resolve_schedule`).
         lr: peak learning rate.
@@ -35,8 +38,14 @@ class TrainConfig:
             masks). The prototype found x5 lifts every size and erases size effects: keep 1 unless
             that is what you study.
         n_evals / eval_spacing: number of evaluation checkpoints, "log" or "even" spaced.
-        dtype: "float32" or "bfloat16" (autocast; on 2 CPU cores fp32 measured faster for these
-            sizes, see benchmarks/bench_train.py).
+        batch_size: the global batch: sequences per optimizer step, over all processes and
+            micro-batches (so a run computes the same thing on 1 or N processes).
+        grad_accum: micro-batches per optimizer step and process; each process computes
+            batch_size / (world_size * grad_accum) sequences at a time, which must divide evenly.
+        device: auto | cpu | cuda | cuda:N | mps (`auto`: CUDA when present; under torchrun each
+            process takes cuda:<LOCAL_RANK>). See `device.resolve_device`.
+        dtype: auto | float32 | bfloat16 (autocast). `auto` is bfloat16 on a GPU that supports it,
+            float32 on a CPU (on 2 CPU cores fp32 measured faster for the small ladder).
         threads: torch intra-op threads (None = torch's default, all cores). On a shared machine
             use fewer: oversubscribed OpenMP threads made steps 10-20x slower here.
         compile: torch.compile the model for training (~2x faster steps, minutes of compile).
@@ -69,7 +78,9 @@ class TrainConfig:
     n_evals: int = 8
     eval_spacing: str = "log"
     log_every: int = 10
-    dtype: str = "float32"
+    dtype: str = "auto"
+    device: str = "auto"
+    grad_accum: int = 1
     threads: int | None = None
     init_from: str | None = None
     grow: str | None = None
@@ -85,26 +96,23 @@ class TrainConfig:
             raise CurriscaleError(f"--grow {self.grow!r}: choose depth or width")
         if (self.grow is None) != (self.init_from is None):
             raise CurriscaleError("--init-from and --grow go together")
-        if self.dtype not in ("float32", "bfloat16"):
-            raise CurriscaleError(f"dtype {self.dtype!r}: choose float32 or bfloat16")
+        if self.dtype not in ("auto", "float32", "bfloat16"):
+            raise CurriscaleError(f"--dtype {self.dtype!r}: choose auto, float32 or bfloat16")
         if self.eval_spacing not in ("log", "even"):
             raise CurriscaleError(f"eval_spacing {self.eval_spacing!r}: choose log or even")
         if not 0 < self.stop_fraction <= 1:
             raise CurriscaleError(f"stop_fraction={self.stop_fraction}: must be in (0, 1]")
         if self.init_from is None:
-            from curriscale.train.model import SIZES
+            from curriscale.train.model import GPTConfig
 
-            if self.size not in SIZES:
-                raise CurriscaleError(
-                    f"--size {self.size!r}: unknown model size; choose one of {sorted(SIZES)}"
-                )
+            GPTConfig.from_size(self.size, vocab_size=257, seq_len=1)  # raises naming --size
         if self.lr_schedule is not None and self.lr_schedule not in SCHEDULES:
             raise CurriscaleError(f"--lr-schedule {self.lr_schedule!r}: choose one of {', '.join(SCHEDULES)}")
         unknown = sorted(set(self.lr_params) - set(EXTRA_PARAMS))
         if unknown:
             raise CurriscaleError(f"lr_params {unknown}: unknown (allowed: {', '.join(EXTRA_PARAMS)})")
         _check_tokenizer_spec(self.tokenizer)
-        for name in ("batch_size", "seq_len", "n_evals", "log_every"):
+        for name in ("batch_size", "seq_len", "n_evals", "log_every", "grad_accum"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise CurriscaleError(f"--{name.replace('_', '-')} {value!r}: must be an integer >= 1")
@@ -197,6 +205,8 @@ class RunResult:
     tokens: int
     flops: float
     final_metrics: dict[str, float]
+    # Training tokens/s and MFU over the whole run (wall-clock figures; absent in older runs).
+    throughput: dict[str, float] = field(default_factory=dict)
 
     @property
     def final_eval_loss(self) -> float:

@@ -118,6 +118,7 @@ def evaluate(
         no document reaches it).
     """
     was_training = model.training
+    device = next(model.parameters(), torch.empty(0)).device
     model.eval()
     n = len(eval_set)
     lengths = np.array([len(s) - 1 for s in eval_set.sequences])
@@ -141,17 +142,19 @@ def evaluate(
             inputs[row, :k] = torch.from_numpy(seq[:-1])
             targets[row, :k] = torch.from_numpy(seq[1:])
             answers[row, :k] = torch.from_numpy(eval_set.answer_masks[doc])
+        # On the model's device; only per-row and per-position sums come back to the CPU.
+        inputs, targets, answers = inputs.to(device), targets.to(device), answers.to(device)
         logits = model(inputs).float()
         nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=IGNORE, reduction="none")
         valid = targets != IGNORE
         wrong = (logits.argmax(-1) != targets) & answers
-        loss_sum[batch] = nll.sum(1).numpy()
-        n_tokens[batch] = valid.sum(1).numpy()
-        answer_nll[batch] = (nll * answers).sum(1).numpy()
-        answer_count[batch] = answers.sum(1).numpy()
-        answer_correct[batch] = ~wrong.any(1).numpy()
-        position_sum[:width] += nll.sum(0).numpy()
-        position_count[:width] += valid.sum(0).numpy()
+        loss_sum[batch] = _numpy(nll.sum(1))
+        n_tokens[batch] = _numpy(valid.sum(1))
+        answer_nll[batch] = _numpy((nll * answers).sum(1))
+        answer_count[batch] = _numpy(answers.sum(1))
+        answer_correct[batch] = _numpy(~wrong.any(1))
+        position_sum[:width] += _numpy(nll.sum(0))
+        position_count[:width] += _numpy(valid.sum(0))
         start += len(batch)
     model.train(was_training)
 
@@ -176,3 +179,7 @@ def evaluate(
     with np.errstate(invalid="ignore", divide="ignore"):
         position_loss = np.where(position_count > 0, position_sum / position_count, np.nan)
     return metrics, position_loss
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.cpu().numpy()

@@ -5,9 +5,15 @@ output embeddings), so a trained model maps one-to-one onto `transformers.LlamaF
 `hf_export.py`) and the model-difficulty scorer can load it. Attention uses torch's fused
 `scaled_dot_product_attention` with a causal mask.
 
-Sizes come from one knob, `GPTConfig.from_size("s0".."s7")`: a ladder from ~13k to ~2M
-non-embedding parameters (the range the prototype found informative on 2 CPU cores). The head
-width is fixed at 16, so width and head count grow together.
+Sizes come from one knob, `GPTConfig.from_size(name)`, on two ladders (non-embedding parameters):
+
+- CPU ladder "s0".."s7": ~13k to ~2.3M, the range the prototype found informative on 2 CPU cores;
+  head width 16, so width and head count grow together.
+- GPU ladder, log-spaced, head width 64 (128 for "b1"), MLP width ~8/3 d_model as in Llama:
+  "m10" 6 x 384 (10.6M), "m30" 10 x 512 (31.6M), "m100" 14 x 768 (99.1M), "m300" 24 x 1024
+  (302M), "b1" 20 x 2048 (1.01B). Each non-embedding count is n_layer * (4 d^2 + 3 d h + 2 d) + d.
+- any shape: "L<n_layer>-D<d_model>" or "L<n_layer>-D<d_model>-H<n_head>" (e.g. "L12-D768-H12");
+  without H the heads are 64 wide when d_model is a multiple of 64 and at least 256, else 16 wide.
 
 Compute accounting (Kaplan et al. 2020, with Chinchilla's attention term): a training token costs
 `6 * N` FLOPs for the weight matmuls (forward 2N, backward 4N), where N counts every weight used as a
@@ -18,6 +24,7 @@ plus `12 * n_layer * d_model * seq_len` for the attention scores and the weighte
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 
 import torch
@@ -26,18 +33,23 @@ import torch.nn.functional as F
 
 from curriscale.errors import CurriscaleError
 
-# name -> (n_layer, d_model); the MLP width follows from d_model (see GPTConfig.hidden_dim).
-SIZES: dict[str, tuple[int, int]] = {
-    "s0": (1, 32),
-    "s1": (2, 32),
-    "s2": (2, 48),
-    "s3": (3, 64),
-    "s4": (4, 96),
-    "s5": (4, 128),
-    "s6": (5, 160),
-    "s7": (6, 176),
+# name -> (n_layer, d_model, n_head); the MLP width follows from d_model (see GPTConfig.from_shape).
+SIZES: dict[str, tuple[int, int, int]] = {
+    "s0": (1, 32, 2),
+    "s1": (2, 32, 2),
+    "s2": (2, 48, 3),
+    "s3": (3, 64, 4),
+    "s4": (4, 96, 6),
+    "s5": (4, 128, 8),
+    "s6": (5, 160, 10),
+    "s7": (6, 176, 11),
+    "m10": (6, 384, 6),
+    "m30": (10, 512, 8),
+    "m100": (14, 768, 12),
+    "m300": (24, 1024, 16),
+    "b1": (20, 2048, 16),
 }
-HEAD_DIM = 16
+SHAPE_PATTERN = re.compile(r"L(\d+)-D(\d+)(?:-H(\d+))?")
 
 
 @dataclass
@@ -55,19 +67,33 @@ class GPTConfig:
 
     @classmethod
     def from_size(cls, size: str, vocab_size: int, seq_len: int) -> GPTConfig:
-        """The config for a ladder size name ("s0".."s7")."""
-        if size not in SIZES:
-            raise CurriscaleError(f"--size {size!r}: unknown model size; choose one of {sorted(SIZES)}")
-        n_layer, d_model = SIZES[size]
-        return cls.from_shape(n_layer, d_model, vocab_size, seq_len)
+        """The config for a ladder name ("s0".."s7", "m10".."b1") or a shape "L<n>-D<d>[-H<h>]"."""
+        if size in SIZES:
+            return cls.from_shape(*SIZES[size], vocab_size=vocab_size, seq_len=seq_len)
+        match = SHAPE_PATTERN.fullmatch(str(size))
+        if match is None:
+            raise CurriscaleError(
+                f"--size {size!r}: unknown model size; choose one of {', '.join(SIZES)} "
+                "or a shape L<n_layer>-D<d_model>[-H<n_head>], e.g. L12-D768-H12"
+            )
+        n_layer, d_model, n_head = (None if g is None else int(g) for g in match.groups())
+        return cls.from_shape(n_layer, d_model, n_head, vocab_size=vocab_size, seq_len=seq_len)
 
     @classmethod
-    def from_shape(cls, n_layer: int, d_model: int, vocab_size: int, seq_len: int) -> GPTConfig:
-        """A config with head width 16 and a SwiGLU width of ~8/3 d_model rounded up to 16."""
-        if d_model % HEAD_DIM:
-            raise CurriscaleError(f"d_model={d_model} must be a multiple of the head width {HEAD_DIM}")
-        hidden_dim = HEAD_DIM * math.ceil(8 * d_model / 3 / HEAD_DIM)
-        return cls(vocab_size, n_layer, d_model, d_model // HEAD_DIM, hidden_dim, seq_len)
+    def from_shape(
+        cls, n_layer: int, d_model: int, n_head: int | None = None, *, vocab_size: int, seq_len: int
+    ) -> GPTConfig:
+        """A config with `n_head` heads (default: see the module docstring) and a SwiGLU width of
+        ~8/3 d_model rounded up to a multiple of 16."""
+        if n_head is None:
+            n_head = d_model // 64 if d_model >= 256 and d_model % 64 == 0 else d_model // 16
+        if n_layer < 1 or n_head < 1 or d_model % n_head or (d_model // n_head) % 2:
+            raise CurriscaleError(
+                f"shape n_layer={n_layer}, d_model={d_model}, n_head={n_head}: needs n_layer >= 1 and "
+                "d_model divisible by n_head into an even head width (default heads: 16 or 64 wide)"
+            )
+        hidden_dim = 16 * math.ceil(8 * d_model / 3 / 16)
+        return cls(vocab_size, n_layer, d_model, n_head, hidden_dim, seq_len)
 
     @property
     def head_dim(self) -> int:

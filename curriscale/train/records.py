@@ -17,7 +17,8 @@ from curriscale.io import atomic_output
 from curriscale.train.schedules import LRSchedule, lr_array
 
 INT_COLUMNS = ("step", "tokens")
-PROGRESS_COLUMNS = ("step", "tokens", "flops", "lr")
+# Columns that describe the step or the hardware rather than the model (not final metrics).
+PROGRESS_COLUMNS = ("step", "tokens", "flops", "lr", "tokens_per_s", "mfu")
 
 
 class Records:

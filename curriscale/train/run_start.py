@@ -13,11 +13,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from tokenizers import Tokenizer
 
 from curriscale.errors import CurriscaleError
-from curriscale.train.checkpoint import checkpoint_dir, load_weights
+from curriscale.train.checkpoint import checkpoint_dir, load_state, load_weights
 from curriscale.train.config import PATH_FIELDS, TrainConfig, config_differences
 from curriscale.train.growth import grow_model
 from curriscale.train.model import GPT, GPTConfig
@@ -44,7 +43,7 @@ class RunStart:
     size: str
     tokens: int = 0
     flops: float = 0.0
-    sampler: dict | None = None
+    samplers: list[dict] | None = None  # the source run's data position, one per rank
 
 
 def adopt_source_run(config: TrainConfig) -> dict:
@@ -69,10 +68,10 @@ def grow_from_run(config: TrainConfig, source_config: dict) -> RunStart:
     folder = checkpoint_dir(Path(config.init_from))
     small = GPT(GPTConfig(**source_config["model"]))
     load_weights(folder, small)
-    state = torch.load(folder / "state.pt", weights_only=True)
+    state = load_state(folder)
     model = grow_model(small, config.grow, seed=config.seed)
     size = f"{source_config['size']}+{config.grow}"
-    return RunStart(model, size, state["tokens"], state["flops"], state["sampler"])
+    return RunStart(model, size, state["tokens"], state["flops"], state.get("samplers") or [state["sampler"]])
 
 
 def _stored_request(stored: dict, requested: dict) -> dict:

@@ -1,7 +1,7 @@
 """`train(TrainConfig) -> RunResult`: one resumable, deterministic training run on a manifest.
 
-The loop is nanoGPT's: fetch a batch, set the scheduled learning rate, forward, backward, clip,
-AdamW step. Around it sit the things a scaling grid needs:
+The loop is nanoGPT's: set the scheduled learning rate, then for each micro-batch forward and
+backward, then clip and take an AdamW step. Around it sit the things a scaling grid needs:
 
 - budget by tokens or FLOPs (FLOPs / model.flops_per_token);
 - evaluation at `n_evals` log- or evenly spaced steps (always including the last), each followed by
@@ -11,37 +11,42 @@ AdamW step. Around it sit the things a scaling grid needs:
 - a non-finite loss stops the run with `CurriscaleError` before anything is saved, so the last
   checkpoint on disk is the last good one;
 - `lr.parquet` has the learning rate of every step, for the LR-annealing scaling law;
-- `done.json` marks a finished run: a rerun returns its result immediately.
+- `done.json` marks a finished run: a rerun returns its result immediately;
+- any device (`device.py`) and data parallelism under torchrun (`distributed.py`): every process
+  takes its shard of the one curriculum stream and `batch_size / (processes x grad_accum)` sequences
+  per micro-batch, so 1 or N processes compute the same steps (up to float summation order). Only
+  rank 0 evaluates and writes; the checkpoint holds every rank's data position;
+- tokens/s and MFU at every logged row (`throughput.py`).
 
-Every option is checked, and the tokenizer, model, schedule, data source and eval sets are set up,
-before anything is written into the run folder, so a bad option leaves no trace. A folder that
-already holds a run is resumed or returned only if the new request matches the stored one, and a
-growth run starts from its source run's grown checkpoint (both in `run_start.py`).
+Every option is checked, and the tokenizer, model, schedule, data source and eval sets are set up
+(`setup.py`), before anything is written into the run folder, so a bad option leaves no trace. A
+folder that already holds a run is resumed or returned only if the new request matches the stored
+one, and a growth run starts from its source run's grown checkpoint (both in `run_start.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json
-from curriscale.train.checkpoint import checkpoint_dir, load_checkpoint, save_checkpoint
+from curriscale.train.checkpoint import checkpoint_dir, load_checkpoint, rank_samplers, save_checkpoint
 from curriscale.train.config import RunResult, TrainConfig
-from curriscale.train.data import Batches, SourceFactory, manifest_source
-from curriscale.train.evaluate import EvalSet, evaluate
-from curriscale.train.model import GPT, GPTConfig
-from curriscale.train.records import Records, write_lr_table
-from curriscale.train.run_start import RunStart, adopt_source_run, check_rerun, grow_from_run, run_tokenizer
-from curriscale.train.schedules import EXTRA_PARAMS, LRSchedule, resolve_schedule
-from curriscale.train.tokenizer import save_tokenizer
+from curriscale.train.data import SourceFactory, manifest_source
+from curriscale.train.device import autocast, configure, resolve_device
+from curriscale.train.distributed import Distributed
+from curriscale.train.evaluate import evaluate
+from curriscale.train.records import Records
+from curriscale.train.setup import Run, resolve_request, set_up, write_run_header
+from curriscale.train.throughput import Throughput
 
 
 def eval_steps(total_steps: int, n_evals: int, spacing: str) -> list[int]:
@@ -60,240 +65,205 @@ def train(
 ) -> RunResult:
     """Run (or resume, or return the finished) training run described by `config`.
 
+    Under `torchrun`, every process calls this with the same config; they form one data-parallel run.
+
     Args:
         config: the run; see `TrainConfig`.
         source_factory: builds the token source; the default reads `config.manifest` with
             `CurriculumDataset`.
-        on_progress: called with (step, total_steps) after every step (e.g. a progress bar).
+        on_progress: called on rank 0 with (step, total_steps) after every step (e.g. a progress bar).
 
     Raises:
-        CurriscaleError: bad options, unreadable inputs, or a non-finite loss.
+        CurriscaleError: bad options, a device that is not there, unreadable inputs, a run that
+            does not fit in memory, or a non-finite loss.
     """
     config = copy.deepcopy(config)  # filled in below (growth, schedule); the caller's stays as given
-    run_dir = Path(config.out)
-    config.check_inputs()
-    requested = config.request()
-    source_config = adopt_source_run(config) if config.init_from else None
-    kind, lr_params, lr_source = resolve_schedule(
-        config.lr_schedule, config.manifest, config.warmup_fraction, config.min_lr_ratio, config.lr_params
-    )
-    config.lr_schedule, config.warmup_fraction = kind, lr_params["warmup_fraction"]
-    config.min_lr_ratio = lr_params["min_lr_ratio"]
-    config.lr_params = {k: v for k, v in lr_params.items() if k in EXTRA_PARAMS}
-    # The schedule the run would really use is what must match: "no --lr-schedule" and
-    # "--lr-schedule cosine" are the same run when the manifest pairs none.
-    lr_fields = ("lr_schedule", "warmup_fraction", "min_lr_ratio", "lr_params")
-    requested.update(json.loads(json.dumps({k: getattr(config, k) for k in lr_fields})))
-    check_rerun(run_dir, requested)
-    if (run_dir / "done.json").is_file():
-        return RunResult.load(run_dir)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    torch.manual_seed(config.seed)
-    start = grow_from_run(config, source_config) if source_config is not None else None
-    tokenizer, new_tokenizer = run_tokenizer(config, run_dir)
-    if start is None:
-        start = RunStart(
-            GPT(GPTConfig.from_size(config.size, tokenizer.get_vocab_size(), config.seq_len)), config.size
-        )
-    model, start_tokens, start_flops = start.model, start.tokens, start.flops
-    flops_per_token = model.config.flops_per_token()
-    budget_tokens = config.budget_tokens or int(config.budget_flops // flops_per_token)
-    tokens_per_step = config.batch_size * config.seq_len
-    plan_steps = (budget_tokens - start_tokens) // tokens_per_step
-    total_steps = max(1, round(config.stop_fraction * plan_steps))
-    if plan_steps < 1:
-        raise CurriscaleError(
-            f"budget of {budget_tokens} tokens is less than one batch ({tokens_per_step} tokens)"
-        )
-    schedule = LRSchedule(kind, config.lr, total_steps, **lr_params)
+    dist = Distributed.from_environment()
+    device = resolve_device(config.device, dist.local_rank)
+    request = resolve_request(config, device)
+    if (Path(config.out) / "done.json").is_file():
+        return RunResult.load(config.out)
+    dist.start(device)
+    try:
+        configure(device)
+        run = set_up(config, request, source_factory, dist, device)
+        dist.barrier()  # every rank has read the folder before rank 0 writes into it
+        if dist.is_main:
+            write_run_header(run)
+        return _train_loop(run, on_progress)
+    finally:
+        dist.stop()
 
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=schedule(0),
-        betas=(0.9, 0.95),
-    )
-    weighted = config.answer_loss_weight != 1
-    batches = Batches(
-        source_factory(
-            config.manifest, config.seed, tokenizer, config.seq_len, budget_tokens, answer_mask=weighted
-        ),
-        config.batch_size,
-        config.seq_len,
-    )
-    eval_set = EvalSet.load(config.eval_path, tokenizer, config.seq_len) if config.eval_path else None
-    ood_set = EvalSet.load(config.ood_path, tokenizer, config.seq_len) if config.ood_path else None
 
-    # Set up without error: only now is anything written into the run folder.
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if new_tokenizer:
-        save_tokenizer(tokenizer, run_dir / "tokenizer.json")
-    atomic_write_json(
-        run_dir / "config.json",
-        {
-            **config.to_dict(),
-            "request": requested,
-            "lr_schedule_source": lr_source,
-            "size": start.size,
-            **_model_record(model.config),
-            **_manifest_summary(config.manifest),
-            "budget_tokens": budget_tokens,
-            "total_steps": total_steps,
-            "start_tokens": start_tokens,
-            "tokenizer": "tokenizer.json",
-            "lr_schedule_params": schedule.to_dict(),
-            **_eval_summary("eval", eval_set),
-            **_eval_summary("ood", ood_set),
-        },
-    )
-    # Every step's learning rate (step k = the k-th update, as in metrics.parquet): the LR-annealing
-    # law sums it over all steps, and train rows are logged only every `log_every` steps.
-    write_lr_table(run_dir / "lr.parquet", schedule)
-
-    step = 0
-    records = Records(run_dir)
-    ckpt = checkpoint_dir(run_dir)
-    if ckpt is not None:
-        state = load_checkpoint(ckpt, model, optimizer)
-        step = state["step"]
-        batches.load_state_dict(state["sampler"])
-    elif start.sampler is not None:
-        batches.load_state_dict(start.sampler)
+def _train_loop(run: Run, on_progress: Callable[[int, int], None] | None) -> RunResult:
+    """Train from the checkpoint (if any) to the end of the plan; write done.json (rank 0)."""
+    config, dist, model = run.config, run.dist, run.model
+    records = Records(run.run_dir)
+    step = _resume(run)
     records.truncate(step)  # rows past the checkpoint are recomputed identically
-
-    autocast = (
-        torch.autocast("cpu", dtype=torch.bfloat16)
-        if config.dtype == "bfloat16"
-        else contextlib.nullcontext()
+    forward = torch.compile(model) if config.compile else model  # ~2x faster steps, minutes to compile
+    if dist.active:
+        forward = DistributedDataParallel(forward)
+    checkpoints = eval_steps(run.total_steps, config.n_evals, config.eval_spacing)
+    flops_per_token = model.config.flops_per_token()
+    meter = Throughput(
+        run.device, flops_per_token, run.peak_flops * dist.world_size, step * run.tokens_per_step
     )
-    # Compiling fuses the many small kernels of a small model (~2x faster steps on CPU) but costs
-    # minutes of compile time up front: worth it for long grid cells, not for short runs.
-    forward = torch.compile(model) if config.compile else model
-    checkpoints = eval_steps(total_steps, config.n_evals, config.eval_spacing)
-    loss_sum, loss_count = 0.0, 0
+    loss_sum, since_log = _zero(run.device), 0
     model.train()
-    while step < total_steps:
-        batch = batches.next()
-        if batch is None:
-            raise CurriscaleError(f"{config.manifest}: data ran out at step {step} of {total_steps}")
-        inputs, targets, answer_mask = batch
-        lr = schedule(step)
-        for group in optimizer.param_groups:
+    while step < run.total_steps:
+        lr = run.schedule(step)
+        for group in run.optimizer.param_groups:
             group["lr"] = lr
-        with autocast:
-            logits = forward(inputs)
-        # Flattened (tokens, vocab) logits: the (batch, vocab, time) layout costs a copy.
-        nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none")
-        loss = nll.mean()
-        if not torch.isfinite(loss):
-            raise CurriscaleError(
-                f"{run_dir}: training loss is {loss.item()} at step {step} (lr={lr:.3g}); stopped. "
-                f"The last good checkpoint is {checkpoint_dir(run_dir) or 'none (no checkpoint yet)'}"
-            )
-        objective = _weighted_loss(nll, answer_mask, config.answer_loss_weight) if weighted else loss
-        optimizer.zero_grad(set_to_none=True)
-        objective.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        step += 1
-        if on_progress:
-            on_progress(step, total_steps)
-        loss_sum, loss_count = loss_sum + loss.item(), loss_count + 1
-
-        tokens = start_tokens + step * tokens_per_step
+        loss_sum += _train_step(run, forward, step)
+        step, since_log = step + 1, since_log + 1
+        if on_progress and dist.is_main:
+            on_progress(step, run.total_steps)
+        evaluating = step in checkpoints
+        if not evaluating and step % config.log_every:
+            continue
+        tokens = run.start.tokens + step * run.tokens_per_step
         row = {
             "step": step,
             "tokens": tokens,
-            "flops": start_flops + step * tokens_per_step * float(flops_per_token),
+            "flops": run.start.flops + step * run.tokens_per_step * float(flops_per_token),
             "lr": lr,
+            "train_loss": _mean_train_loss(run, loss_sum, since_log, step),
+            **meter.measure(step * run.tokens_per_step),
         }
-        if step in checkpoints:
-            metrics, positions = _evaluate_checked(model, eval_set, ood_set, run_dir, step)
-            records.add(
-                {**row, "train_loss": loss_sum / loss_count, **metrics, **batches.tier_draws()}, positions
-            )
-            loss_sum, loss_count = 0.0, 0
-            save_checkpoint(
-                run_dir,
-                model,
-                optimizer,
-                {"step": step, "tokens": tokens, "flops": row["flops"], "sampler": batches.state_dict()},
-            )
-            records.write()
-        elif step % config.log_every == 0:
-            records.add({**row, "train_loss": loss_sum / loss_count})
-            loss_sum, loss_count = 0.0, 0
+        loss_sum, since_log = _zero(run.device), 0
+        if evaluating:
+            _evaluate_and_save(run, records, row)
+            meter.resume()
+        else:
+            records.add(row)
+    return _finish(run, records, step, meter)
 
-    if config.export_hf:
-        from curriscale.train.hf_export import export_hf
 
-        export_hf(run_dir, run_dir / "hf")
-    result = RunResult(
-        str(run_dir), step, records.last("tokens"), records.last("flops"), records.final_metrics()
-    )
-    atomic_write_json(run_dir / "done.json", result.__dict__)
-    return result
+def _zero(device: torch.device) -> torch.Tensor:
+    """A loss accumulator on the device (float64 where the device has it: sums of many steps)."""
+    return torch.zeros((), dtype=torch.float32 if device.type == "mps" else torch.float64, device=device)
+
+
+def _resume(run: Run) -> int:
+    """Restore the newest checkpoint (or a growth run's start) on every rank; return its step."""
+    folder = checkpoint_dir(run.run_dir)
+    if folder is not None:
+        state = load_checkpoint(folder, run.model, run.optimizer)
+        samplers, step = rank_samplers(state, run.dist.world_size, folder), state["step"]
+    elif run.start.samplers is not None:
+        samplers, step = rank_samplers({"samplers": run.start.samplers}, run.dist.world_size, run.run_dir), 0
+    else:
+        return 0
+    run.batches.load_state_dict(samplers[run.dist.rank])
+    return step
+
+
+def _train_step(run: Run, forward: torch.nn.Module, step: int) -> torch.Tensor:
+    """One optimizer step over `grad_accum` micro-batches; returns this rank's mean loss (detached).
+
+    Each micro-batch's loss is divided by grad_accum, and DDP averages gradients over ranks, so the
+    gradient is that of the mean loss over the global batch, as in one process with the whole batch.
+    Gradients are synchronised only on the last micro-batch (DDP's `no_sync` on the others).
+    """
+    config, accum = run.config, run.config.grad_accum
+    step_loss = _zero(run.device)
+    for micro in range(accum):
+        batch = run.batches.next()
+        if batch is None:
+            raise CurriscaleError(f"{config.manifest}: data ran out at step {step} of {run.total_steps}")
+        inputs, targets, answer_mask = (None if t is None else t.to(run.device) for t in batch)
+        last = micro == accum - 1
+        sync = forward.no_sync() if run.dist.active and not last else contextlib.nullcontext()
+        with sync:
+            with autocast(run.device, config.dtype):
+                logits = forward(inputs)
+            # Flattened (tokens, vocab) logits: the (batch, vocab, time) layout costs a copy.
+            nll = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), reduction="none")
+            loss = nll.mean()
+            objective = (
+                _weighted_loss(nll, answer_mask, config.answer_loss_weight)
+                if config.answer_loss_weight != 1
+                else loss
+            )
+            (objective / accum).backward()
+        step_loss += loss.detach() / accum
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip)
+    run.optimizer.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    return step_loss
 
 
 def _weighted_loss(nll: torch.Tensor, answer_mask: torch.Tensor | None, weight: float) -> torch.Tensor:
-    """Mean loss with answer tokens counted `weight` times."""
+    """Mean loss with answer tokens counted `weight` times (normalised per micro-batch)."""
     if answer_mask is None:
         raise CurriscaleError("answer_loss_weight != 1 needs a data source that marks answer tokens")
     weights = 1.0 + (weight - 1.0) * answer_mask.flatten().float()
     return (nll * weights).sum() / weights.sum()
 
 
-def _evaluate_checked(
-    model: GPT, eval_set: EvalSet | None, ood_set: EvalSet | None, run_dir: Path, step: int
-) -> tuple[dict, np.ndarray | None]:
+def _mean_train_loss(run: Run, loss_sum: torch.Tensor, steps: int, step: int) -> float:
+    """The mean training loss of the last `steps` steps over all ranks; stops the run if not finite.
+
+    Checked at log rows rather than every step (a per-step check would wait for the GPU each step);
+    no checkpoint is written after a bad step, so the last one on disk is the last good one.
+    """
+    loss = run.dist.sum(loss_sum.clone()).item() / (steps * run.dist.world_size)
+    if not np.isfinite(loss):
+        raise CurriscaleError(
+            f"{run.run_dir}: training loss is {loss} by step {step} (lr={run.schedule(step - 1):.3g}); "
+            f"stopped. The last good checkpoint is {checkpoint_dir(run.run_dir) or 'none (no checkpoint yet)'}"
+        )
+    return loss
+
+
+def _evaluate_and_save(run: Run, records: Records, row: dict) -> None:
+    """Rank 0 evaluates and records; every rank hands its data position to the checkpoint."""
+    error = None
+    if run.dist.is_main:
+        try:
+            metrics, positions = _evaluate_checked(run, row["step"])
+            records.add({**row, **metrics, **run.batches.tier_draws()}, positions)
+        except CurriscaleError as failure:
+            error = str(failure)
+    error = run.dist.broadcast(error)  # the other ranks stop too, instead of waiting forever
+    if error is not None:
+        raise CurriscaleError(error)
+    samplers = run.dist.gather(run.batches.state_dict())
+    if run.dist.is_main:
+        state = {"step": row["step"], "tokens": row["tokens"], "flops": row["flops"], "samplers": samplers}
+        save_checkpoint(run.run_dir, run.model, run.optimizer, state)
+        records.write()
+
+
+def _evaluate_checked(run: Run, step: int) -> tuple[dict, np.ndarray | None]:
     """Eval (and OOD) metrics and per-position losses; stops the run on non-finite weights or loss."""
     metrics, positions = {}, None
-    if eval_set is not None:
-        metrics, positions = evaluate(model, eval_set)
-    if ood_set is not None:
-        metrics.update(evaluate(model, ood_set, prefix="ood_")[0])
+    with autocast(run.device, run.config.dtype):
+        if run.eval_set is not None:
+            metrics, positions = evaluate(run.model, run.eval_set)
+        if run.ood_set is not None:
+            metrics.update(evaluate(run.model, run.ood_set, prefix="ood_")[0])
     finite = all(np.isfinite(v) for k, v in metrics.items() if "loss" in k)
-    if not finite or not all(torch.isfinite(p).all() for p in model.parameters()):
+    if not finite or not all(torch.isfinite(p).all() for p in run.model.parameters()):
         raise CurriscaleError(
-            f"{run_dir}: non-finite weights or eval loss at step {step}; stopped. "
-            f"The last good checkpoint is {checkpoint_dir(run_dir) or 'none (no checkpoint yet)'}"
+            f"{run.run_dir}: non-finite weights or eval loss at step {step}; stopped. "
+            f"The last good checkpoint is {checkpoint_dir(run.run_dir) or 'none (no checkpoint yet)'}"
         )
     return metrics, positions
 
 
-def _eval_summary(prefix: str, eval_set: EvalSet | None) -> dict:
-    """config.json's facts about an eval set: question counts and each level's chance accuracy.
+def _finish(run: Run, records: Records, step: int, meter: Throughput) -> RunResult:
+    """Rank 0 exports and writes done.json; the other ranks wait for it and read it back."""
+    if run.dist.is_main:
+        if run.config.export_hf:
+            from curriscale.train.hf_export import export_hf
 
-    `<prefix>_questions_cut` counts questions longer than seq_len, which have no accuracy (a non-zero
-    count means a bigger seq_len or a BPE tokenizer is needed to measure every level).
-    `<prefix>_chance_accuracy` maps each level (as in `accuracy_level_<k>`) to the accuracy of always
-    giving that level's most frequent answer: the baseline an accuracy has to beat.
-    """
-    if eval_set is None:
-        return {f"{prefix}_questions": 0, f"{prefix}_questions_cut": 0, f"{prefix}_chance_accuracy": {}}
-    return {
-        f"{prefix}_questions": eval_set.questions,
-        f"{prefix}_questions_cut": eval_set.questions_cut,
-        f"{prefix}_chance_accuracy": eval_set.chance_accuracy,
-    }
-
-
-def _model_record(model_config: GPTConfig) -> dict:
-    """The model's shape and counts, for config.json."""
-    return {
-        "n_params": model_config.n_params(),
-        "non_embedding_params": model_config.non_embedding_params(),
-        "flops_per_token": model_config.flops_per_token(),
-        "model": model_config.to_dict(),
-    }
-
-
-def _manifest_summary(manifest: str | None) -> dict:
-    """The manifest's name (the curriculum) and pacing, for config.json; empty when unreadable."""
-    try:
-        data = json.loads(Path(manifest).read_text())
-        return {"curriculum": data.get("name"), "pacing": data.get("pacing")}
-    except (OSError, TypeError, ValueError, AttributeError):
-        return {"curriculum": None}
+            export_hf(run.run_dir, run.run_dir / "hf")
+        result = RunResult(
+            str(run.run_dir), step, records.last("tokens"), records.last("flops"), records.final_metrics(),
+            meter.summary(),
+        )  # fmt: skip
+        atomic_write_json(run.run_dir / "done.json", result.__dict__)
+    run.dist.barrier()
+    return result if run.dist.is_main else RunResult.load(run.run_dir)

@@ -2,18 +2,44 @@
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from curriscale.errors import CurriscaleError
 from curriscale.train.model import GPT, SIZES, GPTConfig
 
 
-@pytest.mark.parametrize("size", sorted(SIZES))
+def meta_model(config: GPTConfig) -> GPT:
+    """The model on the meta device: shapes without memory, so even the 1B size costs nothing."""
+    with torch.device("meta"):
+        return GPT(config)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
 def test_counted_parameters_match_the_formula(size):
     config = GPTConfig.from_size(size, vocab_size=300, seq_len=64)
-    model = GPT(config)
+    model = meta_model(config)
     assert model.n_params() == config.n_params()
     assert model.non_embedding_params() == config.non_embedding_params()
     assert config.n_params() - config.non_embedding_params() == 300 * config.d_model
+
+
+@pytest.mark.parametrize("size", ["s0", "s7", "m10", "m100", "b1", "L3-D96-H2"])
+def test_counted_training_flops_match_the_formula(size):
+    """torch's FLOP counter over a real forward + backward (on meta tensors) against flops_per_token.
+
+    The formula's 6N counts every parameter; the counter sees matmuls only, so the two differ by
+    exactly 6 x the RMSNorm weights per token (elementwise work the formula does not model).
+    """
+    seq_len = 64
+    config = GPTConfig.from_size(size, vocab_size=1000, seq_len=seq_len)
+    model = meta_model(config)
+    tokens = torch.zeros((1, seq_len), dtype=torch.long, device="meta")
+    counter = FlopCounterMode(display=False)
+    with counter:
+        logits = model(tokens)
+        torch.nn.functional.cross_entropy(logits.flatten(0, 1), tokens.flatten()).backward()
+    norm_weights = (2 * config.n_layer + 1) * config.d_model
+    assert counter.get_total_flops() == seq_len * (config.flops_per_token() - 6 * norm_weights)
 
 
 def test_hand_count_of_the_smallest_size():
@@ -27,10 +53,27 @@ def test_hand_count_of_the_smallest_size():
     assert config.flops_per_token() == 6 * (13408 + 257 * 32) + 12 * 1 * 32 * 128
 
 
-def test_ladder_spans_twelve_thousand_to_two_million_and_grows():
-    counts = [GPTConfig.from_size(s, 512, 128).non_embedding_params() for s in sorted(SIZES)]
+def test_ladders_grow_from_twelve_thousand_to_a_billion():
+    counts = [GPTConfig.from_size(s, 512, 128).non_embedding_params() for s in SIZES]
     assert counts == sorted(counts)
-    assert 12_000 <= counts[0] <= 15_000 and 2_000_000 <= counts[-1] <= 2_500_000
+    cpu = [GPTConfig.from_size(f"s{i}", 512, 128).non_embedding_params() for i in range(8)]
+    assert 12_000 <= cpu[0] <= 15_000 and 2_000_000 <= cpu[-1] <= 2_500_000
+    gpu = [
+        GPTConfig.from_size(s, 512, 128).non_embedding_params() / 1e6
+        for s in ("m10", "m30", "m100", "m300", "b1")
+    ]
+    # Log-spaced about 10M, 30M, 100M, 300M, 1B: the counts the model docstring documents.
+    assert gpu == pytest.approx([10.6, 31.6, 99.1, 302.4, 1008.0], rel=0.005)
+    assert all(GPTConfig.from_size(s, 512, 128).head_dim in (64, 128) for s in ("m10", "m300", "b1"))
+
+
+def test_a_custom_shape_is_a_size():
+    config = GPTConfig.from_size("L12-D768-H12", vocab_size=1000, seq_len=128)
+    assert (config.n_layer, config.d_model, config.n_head, config.hidden_dim) == (12, 768, 12, 2048)
+    assert GPTConfig.from_size("L2-D96", 1000, 128).n_head == 6  # under 256 wide: 16-wide heads
+    assert GPTConfig.from_size("L2-D512", 1000, 128).n_head == 8  # 64-wide heads
+    with pytest.raises(CurriscaleError, match="divisible"):
+        GPTConfig.from_size("L2-D100-H3", 1000, 128)
 
 
 def test_unknown_size_names_the_option():

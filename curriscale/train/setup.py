@@ -1,0 +1,297 @@
+"""Everything a training run needs before its first step, checked and built without writing anything.
+
+`resolve_request` settles what the run computes (the LR schedule from the option or the manifest,
+the dtype for the device) and refuses a folder holding another run; `set_up` then builds the
+tokenizer, model, optimizer, data source and eval sets, and checks the batch split and the memory
+estimate. Only when all of that succeeded does `write_run_header` (rank 0) write into the run folder,
+so a bad option leaves no trace.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tokenizers import Tokenizer
+
+from curriscale.errors import CurriscaleError
+from curriscale.io import atomic_write_json
+from curriscale.train import device as devices
+from curriscale.train.config import TrainConfig
+from curriscale.train.data import Batches, SourceFactory
+from curriscale.train.distributed import Distributed
+from curriscale.train.evaluate import EvalSet
+from curriscale.train.memory import GIB, MemoryEstimate, estimate_memory
+from curriscale.train.model import GPT, GPTConfig
+from curriscale.train.records import write_lr_table
+from curriscale.train.run_start import RunStart, adopt_source_run, check_rerun, grow_from_run, run_tokenizer
+from curriscale.train.schedules import EXTRA_PARAMS, LRSchedule, resolve_schedule
+from curriscale.train.tokenizer import save_tokenizer
+
+
+@dataclass
+class Run:
+    """A run ready to train: its parts and its plan (steps, batch split, device, throughput peak)."""
+
+    config: TrainConfig
+    run_dir: Path
+    dist: Distributed
+    device: torch.device
+    request: dict[str, Any]
+    lr_source: str
+    tokenizer: Tokenizer
+    new_tokenizer: bool  # built from its spec, not read from the folder: saved with the header
+    start: RunStart
+    budget_tokens: int
+    total_steps: int
+    micro_batch: int
+    schedule: LRSchedule
+    optimizer: torch.optim.Optimizer
+    batches: Batches
+    eval_set: EvalSet | None
+    ood_set: EvalSet | None
+    memory: MemoryEstimate
+    peak_flops: float
+    peak_source: str
+
+    @property
+    def model(self) -> GPT:
+        return self.start.model
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.config.batch_size * self.config.seq_len
+
+
+@dataclass
+class Request:
+    """What a run computes, as stored in config.json and compared on a rerun, and where it came from."""
+
+    fields: dict[str, Any]
+    lr_source: str  # "option", "manifest" or "default"
+    source_config: dict | None  # a growth run's source run config.json
+
+
+def resolve_request(config: TrainConfig, device: torch.device) -> Request:
+    """Fill in `config`'s source run (growth), LR schedule and dtype; return the run's `Request`.
+
+    The schedule and dtype the run would really use are what must match on a rerun: "no
+    --lr-schedule" and "--lr-schedule cosine" are the same run when the manifest pairs none.
+
+    Raises:
+        CurriscaleError: a missing input, or a folder holding a run with another request.
+    """
+    config.check_inputs()
+    requested = config.request()
+    source_config = adopt_source_run(config) if config.init_from else None
+    kind, lr_params, lr_source = resolve_schedule(
+        config.lr_schedule, config.manifest, config.warmup_fraction, config.min_lr_ratio, config.lr_params
+    )
+    config.lr_schedule, config.warmup_fraction = kind, lr_params["warmup_fraction"]
+    config.min_lr_ratio = lr_params["min_lr_ratio"]
+    config.lr_params = {k: v for k, v in lr_params.items() if k in EXTRA_PARAMS}
+    config.dtype = devices.resolve_dtype(config.dtype, device)
+    resolved = ("lr_schedule", "warmup_fraction", "min_lr_ratio", "lr_params", "dtype")
+    requested.update(json.loads(json.dumps({k: getattr(config, k) for k in resolved})))
+    check_rerun(Path(config.out), requested)
+    return Request(requested, lr_source, source_config)
+
+
+def set_up(
+    config: TrainConfig,
+    request: Request,
+    source_factory: SourceFactory,
+    dist: Distributed,
+    device: torch.device,
+) -> Run:
+    """Build the run's parts on `device` (see the module docstring); nothing is written."""
+    run_dir = Path(config.out)
+    micro_batch = _micro_batch(config, dist.world_size)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    tokenizer, new_tokenizer = _shared_tokenizer(config, run_dir, dist)
+    if request.source_config is not None:
+        start = grow_from_run(config, request.source_config)
+        memory = _check_memory(start.model.config, micro_batch, config, dist, device)
+    else:
+        shape = GPTConfig.from_size(config.size, tokenizer.get_vocab_size(), config.seq_len)
+        memory = _check_memory(shape, micro_batch, config, dist, device)  # before allocating the model
+        start = RunStart(GPT(shape), config.size)
+    start.model.to(device)
+    flops_per_token = start.model.config.flops_per_token()
+    budget_tokens = config.budget_tokens or int(config.budget_flops // flops_per_token)
+    tokens_per_step = config.batch_size * config.seq_len
+    plan_steps = (budget_tokens - start.tokens) // tokens_per_step
+    if plan_steps < 1:
+        raise CurriscaleError(
+            f"budget of {budget_tokens} tokens is less than one batch ({tokens_per_step} tokens)"
+        )
+    total_steps = max(1, round(config.stop_fraction * plan_steps))
+    lr_params = {"warmup_fraction": config.warmup_fraction, "min_lr_ratio": config.min_lr_ratio}
+    schedule = LRSchedule(config.lr_schedule, config.lr, total_steps, **lr_params, **config.lr_params)
+    source = source_factory(
+        config.manifest,
+        config.seed,
+        tokenizer,
+        config.seq_len,
+        budget_tokens,
+        answer_mask=config.answer_loss_weight != 1,
+    )
+    evals = [
+        EvalSet.load(p, tokenizer, config.seq_len) if p else None for p in (config.eval_path, config.ood_path)
+    ]
+    peak, peak_source = devices.peak_flops(device, config.dtype)
+    return Run(
+        config=config,
+        run_dir=run_dir,
+        dist=dist,
+        device=device,
+        request=request.fields,
+        lr_source=request.lr_source,
+        tokenizer=tokenizer,
+        new_tokenizer=new_tokenizer,
+        start=start,
+        budget_tokens=budget_tokens,
+        total_steps=total_steps,
+        micro_batch=micro_batch,
+        schedule=schedule,
+        optimizer=_optimizer(start.model, config, schedule, device),
+        batches=Batches(source, micro_batch, config.seq_len),
+        eval_set=evals[0],
+        ood_set=evals[1],
+        memory=memory,
+        peak_flops=peak,
+        peak_source=peak_source,
+    )
+
+
+def _micro_batch(config: TrainConfig, world_size: int) -> int:
+    """Sequences per forward pass and process: the global batch split over processes and micro-steps."""
+    parts = world_size * config.grad_accum
+    if config.batch_size % parts:
+        raise CurriscaleError(
+            f"--batch-size {config.batch_size} (the global batch, sequences per step) is not divisible by "
+            f"{world_size} process(es) x --grad-accum {config.grad_accum}; choose a multiple of {parts}"
+        )
+    return config.batch_size // parts
+
+
+def _shared_tokenizer(config: TrainConfig, run_dir: Path, dist: Distributed) -> tuple[Tokenizer, bool]:
+    """The run's tokenizer and whether it is new, built by rank 0 and handed to the others (a BPE
+    trains once); only rank 0 saves it."""
+    tokenizer, new = run_tokenizer(config, run_dir) if dist.is_main else (None, False)
+    text = dist.broadcast(tokenizer.to_str() if tokenizer is not None else None)
+    return (tokenizer, new) if tokenizer is not None else (Tokenizer.from_str(text), False)
+
+
+def _check_memory(
+    shape: GPTConfig, micro_batch: int, config: TrainConfig, dist: Distributed, device: torch.device
+) -> MemoryEstimate:
+    """The memory estimate for this process; refuse the run when it exceeds the device's free memory.
+
+    On a CPU every process of this machine draws on the same memory, so the estimate counts once
+    per local process (torchrun's LOCAL_WORLD_SIZE).
+    """
+    estimate = estimate_memory(shape, micro_batch, config.dtype, dist.world_size)
+    sharing = dist.local_world_size if device.type == "cpu" else 1
+    free = devices.free_memory(device)
+    if estimate.total * sharing > free:
+        per = f" x {sharing} processes" if sharing > 1 else ""
+        raise CurriscaleError(
+            f"size {config.size} with {micro_batch} x {config.seq_len} tokens per micro-batch needs about "
+            f"{estimate.summary()}{per}, but {device} has {free / GIB:.2f} GiB free; lower --batch-size, "
+            "raise --grad-accum or use more processes"
+        )
+    return estimate
+
+
+def _optimizer(model: GPT, config: TrainConfig, schedule: LRSchedule, device: torch.device):
+    """AdamW with weight decay on matrices only; the fused CUDA kernel where torch has it."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [
+        {"params": decay, "weight_decay": config.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    # CPU keeps the default (foreach) kernel: its numbers are the reference the tests pin down.
+    fused = {"fused": True} if device.type == "cuda" else {}
+    return torch.optim.AdamW(groups, lr=schedule(0), betas=(0.9, 0.95), **fused)
+
+
+def write_run_header(run: Run) -> None:
+    """Rank 0: the tokenizer copy, config.json and lr.parquet, written once set-up has succeeded."""
+    config, run_dir, model_config = run.config, run.run_dir, run.model.config
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if run.new_tokenizer:
+        save_tokenizer(run.tokenizer, run_dir / "tokenizer.json")
+    atomic_write_json(
+        run_dir / "config.json",
+        {
+            **config.to_dict(),
+            "request": run.request,
+            "lr_schedule_source": run.lr_source,
+            "size": run.start.size,
+            "n_params": model_config.n_params(),
+            "non_embedding_params": model_config.non_embedding_params(),
+            "flops_per_token": model_config.flops_per_token(),
+            "model": model_config.to_dict(),
+            **_manifest_summary(config.manifest),
+            "budget_tokens": run.budget_tokens,
+            "total_steps": run.total_steps,
+            "start_tokens": run.start.tokens,
+            "tokenizer": "tokenizer.json",
+            "lr_schedule_params": run.schedule.to_dict(),
+            **_eval_summary("eval", run.eval_set),
+            **_eval_summary("ood", run.ood_set),
+            **_execution_summary(run),
+        },
+    )
+    # Every step's learning rate (step k = the k-th update, as in metrics.parquet): the LR-annealing
+    # law sums it over all steps, and train rows are logged only every `log_every` steps.
+    write_lr_table(run_dir / "lr.parquet", run.schedule)
+
+
+def _execution_summary(run: Run) -> dict:
+    """Where and how the run executes: device, processes, batch split, memory, the MFU's peak."""
+    return {
+        "device": str(run.device),
+        "device_name": devices.device_name(run.device),
+        "world_size": run.dist.world_size,
+        "global_batch_sequences": run.config.batch_size,
+        "global_batch_tokens": run.tokens_per_step,
+        "micro_batch": run.micro_batch,
+        "memory_estimate_bytes": run.memory.to_dict(),
+        "peak_flops": run.peak_flops * run.dist.world_size,
+        "peak_flops_per_device": run.peak_flops,
+        "peak_flops_source": run.peak_source,
+    }
+
+
+def _eval_summary(prefix: str, eval_set: EvalSet | None) -> dict:
+    """config.json's facts about an eval set: question counts and each level's chance accuracy.
+
+    `<prefix>_questions_cut` counts questions longer than seq_len, which have no accuracy (a non-zero
+    count means a bigger seq_len or a BPE tokenizer is needed to measure every level).
+    `<prefix>_chance_accuracy` maps each level (as in `accuracy_level_<k>`) to the accuracy of always
+    giving that level's most frequent answer: the baseline an accuracy has to beat.
+    """
+    if eval_set is None:
+        return {f"{prefix}_questions": 0, f"{prefix}_questions_cut": 0, f"{prefix}_chance_accuracy": {}}
+    return {
+        f"{prefix}_questions": eval_set.questions,
+        f"{prefix}_questions_cut": eval_set.questions_cut,
+        f"{prefix}_chance_accuracy": eval_set.chance_accuracy,
+    }
+
+
+def _manifest_summary(manifest: str | None) -> dict:
+    """The manifest's name (the curriculum) and pacing, for config.json; empty when unreadable."""
+    try:
+        data = json.loads(Path(manifest).read_text())
+        return {"curriculum": data.get("name"), "pacing": data.get("pacing")}
+    except (OSError, TypeError, ValueError, AttributeError):
+        return {"curriculum": None}
