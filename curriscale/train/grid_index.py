@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curriscale.io import atomic_output
 from curriscale.train.config import RunResult
-
-if TYPE_CHECKING:
-    from curriscale.train.grid import Cell
+from curriscale.train.grid_plan import Cell
 
 
 def write_index(cells: list[Cell], out_dir: Path) -> pa.Table:

@@ -1,0 +1,139 @@
+"""The grid's cells as datatrove tasks: one executor per (stage, resources) group, chained.
+
+Each cell is one task of a datatrove Local, Slurm or Ray executor, so a grid scales from this
+machine to a cluster with the same code. An executor reserves the same resources for every task,
+so cells whose resources differ go to separate executors; these form one chain (each `depends` on
+the one before, stage 0 groups first), so grown cells start after the cells they grow from, and
+running the last executor runs them all. Each group logs to `RUNS/logs/<key>-stage<n>-<resources>`,
+the key a hash of every cell's config: datatrove skips the tasks it marked complete there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from datatrove.pipeline.base import PipelineStep
+
+from curriscale.errors import CurriscaleError
+from curriscale.train.config import TrainConfig
+from curriscale.train.grid_plan import Cell
+from curriscale.train.grid_resources import Resources, cluster_options, local_workers, process_threads
+from curriscale.train.grid_slots import GpuSlots, visible_gpus
+from curriscale.train.launch import launch_cell, train_cell
+
+EXECUTORS = ("local", "slurm", "ray")
+
+
+class TrainCell(PipelineStep):
+    """datatrove step: task `rank` trains cell `rank`, in this process or in processes of its own.
+
+    A single-process cell trains in the task's process. A data-parallel cell runs under torchrun,
+    and a cell holding local GPU slots runs in children that see only its GPUs (`launch.py`);
+    their output goes to `<log_dir>/launch/task_<rank>.log`.
+    """
+
+    name = "train cell"
+    type = "curriscale"
+
+    def __init__(self, configs: list[dict], resources: Resources, log_dir: Path, gpu_slots: GpuSlots | None):
+        super().__init__()
+        self.configs = configs
+        self.resources = resources
+        self.log_dir = log_dir
+        self.gpu_slots = gpu_slots  # None on a cluster, where the scheduler hands out the GPUs
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        config, processes = self.configs[rank], self.resources.processes
+        log_file = self.log_dir / "launch" / f"task_{rank:05d}.log"
+        if self.gpu_slots is not None:
+            with self.gpu_slots.claim(self.resources.gpus) as held:
+                # The children's torch reads CUDA_VISIBLE_DEVICES when it first touches CUDA.
+                env = {**os.environ, "CUDA_VISIBLE_DEVICES": held.cuda_visible_devices}
+                launch_cell(config, processes, log_file, env, pass_fds=held.fds)
+        elif processes > 1:
+            launch_cell(config, processes, log_file)
+        else:
+            train_cell(TrainConfig.from_dict(config))
+        return iter(())
+
+
+def make_executor(
+    configs: list[dict],
+    resources: Resources,
+    logging_dir: Path,
+    workers: int,
+    executor: str,
+    depends=None,
+    gpu_slots: GpuSlots | None = None,
+    **options,
+):
+    """A datatrove executor running one task per cell, after `depends` (another executor) finishes.
+
+    Slurm and Ray reserve `resources` per task (see `grid_resources.cluster_options`); `options`
+    go to their executor as given (e.g. partition, time, mem_per_cpu_gb).
+    """
+    step = TrainCell(configs, resources, logging_dir, gpu_slots)
+    common = {"tasks": len(configs), "workers": workers, "logging_dir": str(logging_dir), "depends": depends}
+    if executor == "local":
+        from datatrove.executor import LocalPipelineExecutor
+
+        return LocalPipelineExecutor([step], start_method="spawn", **common)
+    if executor == "slurm":
+        from datatrove.executor import SlurmPipelineExecutor
+
+        options = {"job_name": f"curriscale-{logging_dir.name}", **options}
+        return SlurmPipelineExecutor([step], **common, **cluster_options(resources), **options)
+    if executor == "ray":
+        from datatrove.executor import RayPipelineExecutor
+
+        return RayPipelineExecutor([step], **common, **cluster_options(resources), **options)
+    raise CurriscaleError(f"--executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
+
+
+def chain_executors(
+    cells: list[Cell], logs: Path, workers: int, executor: str, where: str, **options: Any
+) -> Any:
+    """The last executor of the chain that runs every cell; running it runs the whole chain.
+
+    Args:
+        cells: the planned cells (`grid_plan.plan_cells`).
+        logs: the runs folder's `logs/` (datatrove logs; local GPU slot locks).
+        workers: CPU cells at once (local) or tasks scheduled at once (slurm/ray).
+        executor: local | slurm | ray.
+        where: the grid file, named in errors.
+        options: passed to every Slurm/Ray executor.
+
+    Raises:
+        CurriscaleError: an unknown executor, resources given as options, or local GPU cells on a
+            machine without enough GPUs (before any cell runs).
+    """
+    reserved = sorted({"gpus_per_task", "cpus_per_task"} & set(options))
+    if reserved:
+        raise CurriscaleError(
+            f"{', '.join(reserved)}: declare a cell's GPUs and cores in the grid's `resources`"
+        )
+    groups: dict[tuple[int, Resources], list[Cell]] = {}
+    for cell in sorted(cells, key=lambda c: c.stage):
+        groups.setdefault((cell.stage, cell.resources), []).append(cell)
+    local_gpus = executor == "local" and any(resources.gpus for _, resources in groups)
+    gpu_slots = GpuSlots(logs, visible_gpus()) if local_gpus else None
+    plans = []
+    for (stage, resources), group in groups.items():
+        at_once = workers
+        if executor == "local":
+            at_once = local_workers(resources, workers, len(gpu_slots.gpus) if gpu_slots else 0, where)
+        threads = process_threads(resources, executor, at_once)
+        configs = [{**cell.config.to_dict(), "threads": cell.config.threads or threads} for cell in group]
+        plans.append((f"stage{stage}-{resources.tag}", resources, at_once, configs))
+    key = hashlib.sha256(json.dumps([p[3] for p in plans], sort_keys=True).encode()).hexdigest()[:12]
+    runner = None
+    for name, resources, at_once, configs in plans:
+        slots = gpu_slots if resources.gpus else None
+        runner = make_executor(
+            configs, resources, logs / f"{key}-{name}", at_once, executor, runner, slots, **options
+        )
+    return runner

@@ -1,0 +1,203 @@
+"""A grid file and its cells: model sizes x manifests x LR schedules x seeds, each an independent run.
+
+A grid file (YAML) names the axes and the budget rule:
+
+    sizes: [s0, s1, s2]
+    manifests: {ladder: curricula/ladder/manifest.json, static: curricula/static/manifest.json}
+    lr_schedules: [cosine]         # optional: without it, each manifest's paired schedule (else cosine)
+    seeds: [0, 1, 2]
+    budget: {flops: 2.0e12}        # or {tokens: 4_000_000} or {tokens_per_param: 20}
+    lr: {s0: 1.0e-2, s1: 6.0e-3}   # one value, or one per size (the prototype: tune LR per size)
+    eval: spectrum/eval.jsonl
+    ood: spectrum/ood.jsonl
+    tokenizer: bytes               # or bpe:512 (one BPE trained on the manifests), or a tokenizer.json
+    train: {batch_size: 16, seq_len: 128, n_evals: 8}   # any other TrainConfig field
+    growth: [{from: s1, grow: depth, at: 0.5}]          # optional: grown vs fresh at equal compute
+    resources: {gpus: 1, sizes: {s2: {gpus: 2}}}        # optional: see grid_resources.py
+
+An explicit `lr_schedules` list crosses every manifest with every schedule. Without it, each
+manifest runs with the LR schedule its recipe paired with it (kind and parameters, see
+`schedules.resolve_schedule`), so a cell's schedule column and name show that kind.
+
+Paths are relative to the grid file. `budget.flops` gives every cell the same compute (smaller
+models see more tokens); `tokens_per_param` scales tokens with n_params (Chinchilla's ~20).
+`batch_size` is the global batch, however many processes a cell's `resources` give it.
+
+A growth entry trains `from` on the first `at` of the plan, grows it (see `growth.py`) and
+continues on the rest of the same manifest; the token plan is set so the two stages together cost
+the cell budget, making `s1+depth` comparable with fresh sizes at equal FLOPs. Grown cells are
+stage 1: they run after every stage 0 cell.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curriscale.errors import CurriscaleError
+from curriscale.train.config import TrainConfig
+from curriscale.train.grid_resources import GridResources, Resources, parse_resources
+from curriscale.train.growth import grown_config
+from curriscale.train.model import GPTConfig
+from curriscale.train.schedules import manifest_lr_schedule
+from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, tokenizer_from_spec
+
+
+@dataclass
+class Cell:
+    """One run of the grid; `stage` 1 cells (grown models) start after every stage 0 cell."""
+
+    name: str
+    size: str
+    curriculum: str
+    lr_schedule: str
+    seed: int
+    config: TrainConfig
+    stage: int = 0
+    indexed: bool = True  # first stages of grow plans are means, not results: left out of runs.parquet
+    resources: Resources = Resources()
+
+
+def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
+    """Parse and check a grid file; paths stay as written (resolved by `plan_cells`)."""
+    path = Path(grid_yaml)
+    try:
+        grid = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise CurriscaleError(f"{path}: cannot read grid file: {error}") from error
+    if not isinstance(grid, dict):
+        raise CurriscaleError(f"{path}: a grid file is a mapping (sizes, manifests, ...)")
+    for key in ("sizes", "manifests", "budget"):
+        if key not in grid:
+            raise CurriscaleError(f"{path}: missing '{key}'")
+    if not isinstance(grid["manifests"], dict):
+        raise CurriscaleError(f"{path}: 'manifests' maps a curriculum name to a manifest path")
+    schedules = grid.get("lr_schedules")
+    if schedules is not None and not (isinstance(schedules, list) and schedules):
+        raise CurriscaleError(
+            f"{path}: 'lr_schedules' is a non-empty list (or leave it out: each manifest's)"
+        )
+    if len(grid["budget"]) != 1 or next(iter(grid["budget"])) not in ("tokens", "flops", "tokens_per_param"):
+        raise CurriscaleError(
+            f"{path}: 'budget' is one of {{tokens: N}}, {{flops: F}}, {{tokens_per_param: R}}"
+        )
+    return grid
+
+
+def grid_tokenizer(grid: dict, base: Path, out_dir: Path) -> Path:
+    """The one tokenizer of the grid, written to `out_dir/tokenizer.json` on first use."""
+    target = out_dir / "tokenizer.json"
+    if not target.exists():
+        spec = str(grid.get("tokenizer", "bytes"))
+        spec = spec if spec == "bytes" or spec.startswith("bpe:") else str(base / spec)
+        save_tokenizer(tokenizer_from_spec(spec, [base / m for m in grid["manifests"].values()]), target)
+    return target
+
+
+def _budget(
+    rule: str, amount: float, fresh: GPTConfig, small: GPTConfig | None = None, at: float = 1.0
+) -> dict:
+    """TrainConfig budget fields for a cell; a grow plan spends `at` of its tokens on `small`.
+
+    Equal compute for a grow plan: T tokens cost at * T * f_small + (1 - at) * T * f_grown FLOPs,
+    so T = F / (at * f_small + (1 - at) * f_grown).
+    """
+    if rule == "tokens":
+        return {"budget_tokens": int(amount)}
+    if rule == "tokens_per_param":
+        return {"budget_tokens": int(amount * fresh.n_params())}
+    if small is None:
+        return {"budget_flops": float(amount)}
+    per_token = at * small.flops_per_token() + (1 - at) * fresh.flops_per_token()
+    return {"budget_tokens": int(amount / per_token)}
+
+
+def _schedules(grid: dict, base: Path) -> dict[str, list[tuple[str, str | None]]]:
+    """Each curriculum's LR schedules as (kind, the cell's `TrainConfig.lr_schedule`).
+
+    The grid's `lr_schedules` list when it has one; else the manifest's paired schedule (cosine if
+    none), left to the trainer to read (`lr_schedule=None`) so config.json records its source.
+    """
+    listed = grid.get("lr_schedules")
+    if listed is not None:
+        return {curriculum: [(str(k), str(k)) for k in listed] for curriculum in grid["manifests"]}
+    paired = {c: manifest_lr_schedule(base / m) for c, m in grid["manifests"].items()}
+    return {c: [(lr["kind"] if lr else "cosine", None)] for c, lr in paired.items()}
+
+
+def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
+    """Every cell of the grid with its full TrainConfig (run dirs under `out_dir/cells/`).
+
+    With a `growth` list (e.g. `[{from: s1, grow: depth, at: 0.5}]`), each entry adds, per manifest,
+    schedule and seed, a first-stage cell (`<from>-<grow>-...-stage1`: the small model on the first
+    `at` of the plan) and a grown cell (`<from>+<grow>-...`) continuing it at equal total compute.
+    """
+    grid_path, out_dir = Path(grid_yaml), Path(out_dir)
+    grid, base = load_grid(grid_path), grid_path.parent
+    growth = grid.get("growth", [])
+    resources = _grid_resources(grid, growth, grid_path)
+    tokenizer = grid_tokenizer(grid, base, out_dir)
+    vocab_size = load_tokenizer(tokenizer).get_vocab_size()
+    train_options = dict(grid.get("train", {}))
+    device = train_options.pop("device", None)  # when absent, each cell's resources decide: cpu or cuda
+    seq_len = train_options.get("seq_len", 128)
+    rule, amount = next(iter(grid["budget"].items()))
+    lrs = grid.get("lr", TrainConfig.lr)
+    common = {
+        "eval_path": str(base / grid["eval"]) if grid.get("eval") else None,
+        "ood_path": str(base / grid["ood"]) if grid.get("ood") else None,
+        "tokenizer": str(tokenizer),
+        **train_options,
+    }
+    schedules = _schedules(grid, base)
+    axes = [
+        ((curriculum, manifest), schedule, seed)
+        for curriculum, manifest in grid["manifests"].items()
+        for schedule in schedules[curriculum]
+        for seed in grid.get("seeds", [0])
+    ]
+    cells = []
+    for size, ((curriculum, manifest), (schedule, option), seed) in itertools.product(grid["sizes"], axes):
+        model = GPTConfig.from_size(size, vocab_size, seq_len)
+        name, needs = f"{size}-{curriculum}-{schedule}-seed{seed}", resources.for_size(size)
+        config = TrainConfig(
+            out=str(out_dir / "cells" / name), manifest=str(base / manifest), size=size, lr_schedule=option,
+            lr=float(lrs[size] if isinstance(lrs, dict) else lrs), seed=int(seed), device=device or needs.device,
+            **_budget(rule, amount, model), **common,
+        )  # fmt: skip
+        cells.append(Cell(name, size, curriculum, schedule, int(seed), config, resources=needs))
+    for plan, ((curriculum, manifest), (schedule, option), seed) in itertools.product(growth, axes):
+        small_size, how, at = plan["from"], plan["grow"], float(plan.get("at", 0.5))
+        small = GPTConfig.from_size(small_size, vocab_size, seq_len)
+        lr = float(lrs[small_size] if isinstance(lrs, dict) else lrs)
+        first = f"{small_size}-{how}-{curriculum}-{schedule}-seed{seed}-stage1"
+        needs = resources.for_size(small_size)
+        stage1 = TrainConfig(
+            out=str(out_dir / "cells" / first), manifest=str(base / manifest), size=small_size, lr_schedule=option,
+            lr=lr, seed=int(seed), stop_fraction=at, device=device or needs.device,
+            **_budget(rule, amount, grown_config(small, how), small, at), **common,
+        )  # fmt: skip
+        cells.append(
+            Cell(first, small_size, curriculum, schedule, int(seed), stage1, indexed=False, resources=needs)
+        )
+        grown_size = f"{small_size}+{how}"
+        name, needs = f"{grown_size}-{curriculum}-{schedule}-seed{seed}", resources.for_size(grown_size)
+        options = {k: v for k, v in common.items() if k != "tokenizer"}
+        grown = TrainConfig(
+            out=str(out_dir / "cells" / name), init_from=stage1.out, grow=how, lr_schedule=option, lr=lr,
+            seed=int(seed), device=device or needs.device, **options,
+        )  # fmt: skip
+        cells.append(Cell(name, grown_size, curriculum, schedule, int(seed), grown, stage=1, resources=needs))
+    return cells
+
+
+def _grid_resources(grid: dict, growth: list[dict], grid_path: Path) -> GridResources:
+    """The grid's `resources` section, checked against the sizes it trains (grown ones included)."""
+    starts = [plan["from"] for plan in growth]
+    grown = [f"{plan['from']}+{plan['grow']}" for plan in growth]
+    sizes = [*grid["sizes"], *starts, *grown]
+    return parse_resources(grid.get("resources"), sizes, str(grid_path))

@@ -1,0 +1,39 @@
+"""Cells in processes of their own: error.json vs a crash, and a data-parallel cell under torchrun."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_grid import write_grid
+
+from curriscale.errors import CurriscaleError
+from curriscale.train.config import TrainConfig
+from curriscale.train.grid import run_grid
+from curriscale.train.launch import launch_cell
+
+
+def test_a_childs_curriscale_error_marks_the_cell_failed_and_a_crash_names_its_log(tmp_path):
+    out = tmp_path / "cell"
+    missing = TrainConfig(out=str(out), manifest=str(tmp_path / "none.json"), budget_tokens=100, threads=1)
+    launch_cell(missing.to_dict(), 1, tmp_path / "cell.log")
+    assert "none.json: file not found" in json.loads((out / "error.json").read_text())["error"]
+
+    unbuildable = {"out": str(tmp_path / "other")}  # no budget: TrainConfig itself refuses it
+    with pytest.raises(CurriscaleError, match=r"exited with code 1; see .*other\.log"):
+        launch_cell(unbuildable, 1, tmp_path / "other.log")
+    assert "give exactly one of --budget-tokens" in (tmp_path / "other.log").read_text()
+    assert not (tmp_path / "other" / "error.json").exists()  # a crash leaves the cell pending
+
+
+def test_a_two_process_cell_trains_under_torchrun_with_gloo(tmp_path):
+    grid = write_grid(tmp_path, sizes=["s0"], resources={"processes": 2})
+    index = run_grid(grid, tmp_path / "runs").to_pandas()
+    assert index["status"].tolist() == ["done"]
+    run = tmp_path / "runs" / "cells" / "s0-ladder-cosine-seed0"
+    config = json.loads((run / "config.json").read_text())
+    assert config["world_size"] == 2 and config["batch_size"] == 8
+    assert config["device"] == "cpu"
+    assert index["final_eval_loss"].notna().all()
+    log = next((tmp_path / "runs" / "logs").glob("*-stage0-procs2-cpus2/launch/task_00000.log"))
+    assert log.exists()  # torchrun's own output, kept beside datatrove's logs
