@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from curriscale.cli import console
+from curriscale.errors import CurriscaleError
 
 
 def grid(
@@ -16,14 +17,22 @@ def grid(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Runs folder; rerunning skips finished cells.")],
     workers: Annotated[
-        int, typer.Option(help="Cells trained at once (local: processes sharing the cores).")
+        int,
+        typer.Option(
+            help="CPU cells trained at once (local: processes sharing the cores; GPU cells run one per free "
+            "GPU set) or scheduled at once (slurm, ray)."
+        ),
     ] = 1,
     executor: Annotated[str, typer.Option(help="local, slurm or ray (datatrove executors).")] = "local",
-    slurm_partition: Annotated[str | None, typer.Option(help="Slurm partition (slurm executor).")] = None,
+    slurm_partition: Annotated[
+        str | None, typer.Option(help="Slurm partition (needed by --executor slurm).")
+    ] = None,
     slurm_time: Annotated[str, typer.Option(help="Slurm time limit per cell.")] = "24:00:00",
     verbose: Annotated[bool, typer.Option(help="Show datatrove's own log lines.")] = False,
 ) -> None:
     """Train every cell of a scaling grid (sizes x manifests x LR schedules x seeds); write RUNS/runs.parquet.
+
+    A cell's GPUs or CPU processes come from the grid file's `resources` (e.g. `resources: {gpus: 1}`).
 
     Example: curriscale grid work/GRID.yaml --out runs/ --workers 2   (work/ from examples/grid/prepare.sh)
     """
@@ -31,11 +40,11 @@ def grid(
 
     from curriscale.train.grid import run_grid
 
+    if executor == "slurm" and not slurm_partition:
+        raise CurriscaleError("--executor slurm needs --slurm-partition")
     if not verbose:
         logger.disable("datatrove")  # its per-task logs still land in RUNS/logs/
-    options = (
-        {"partition": slurm_partition, "time": slurm_time} if executor == "slurm" and slurm_partition else {}
-    )
+    options = {"partition": slurm_partition, "time": slurm_time} if executor == "slurm" else {}
     with console.progress() as bar:
         task = bar.add_task("grid cells", total=None)
         index = run_grid(
