@@ -12,8 +12,9 @@ level's `processes` does not carry over to it. Without the section every cell is
 
 A cell with more than one process runs under `torchrun --standalone` (see `launch.py`). What the
 executors get: Slurm and Ray `gpus_per_task` and `cpus_per_task` (`#SBATCH --gpus=N` and
-`--cpus-per-task`; Ray `num_gpus` and `num_cpus`); the local executor runs `visible GPUs // gpus`
-cells at once, each holding its GPUs through `grid_slots.GpuSlots`.
+`--cpus-per-task`; Ray `num_gpus` and `num_cpus`), with datatrove's 2 GB of memory per cpu unless
+`run_grid` is given `mem_per_cpu_gb`; the local executor runs `visible GPUs // gpus` cells at once,
+each holding its GPUs through `grid_slots.GpuSlots`.
 """
 
 from __future__ import annotations

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from test_grid import write_grid
+from test_grid_slots import start_holder, stop
 
 from curriscale.errors import CurriscaleError
 from curriscale.train.config import TrainConfig
 from curriscale.train.grid import run_grid
+from curriscale.train.grid_executors import TrainCell
+from curriscale.train.grid_resources import Resources
+from curriscale.train.grid_slots import GpuSlots
 from curriscale.train.launch import launch_cell
 
 
@@ -37,3 +42,26 @@ def test_a_two_process_cell_trains_under_torchrun_with_gloo(tmp_path):
     assert index["final_eval_loss"].notna().all()
     log = next((tmp_path / "runs" / "logs").glob("*-stage0-procs2-cpus2/launch/task_00000.log"))
     assert log.exists()  # torchrun's own output, kept beside datatrove's logs
+
+
+def test_a_local_gpu_cell_waits_for_a_free_slot_then_trains_in_a_child(tmp_path):
+    out = tmp_path / "cell"
+    config = TrainConfig(out=str(out), manifest=str(tmp_path / "none.json"), budget_tokens=100, threads=1)
+    slots = GpuSlots(tmp_path / "slots", ("0",))
+    cell = TrainCell([config.to_dict()], Resources(gpus=1), tmp_path / "logs", slots)
+    holder, got = start_holder(tmp_path / "slots", 1)  # another process holds the only GPU
+    try:
+        assert got == "0"
+        running = threading.Thread(target=cell.run, kwargs={"rank": 0})
+        running.start()
+        running.join(timeout=2.0)
+        assert running.is_alive() and not out.exists()  # waiting for the slot, child not started
+    finally:
+        stop(holder)
+    running.join(timeout=120)
+    assert not running.is_alive()
+    assert "file not found" in json.loads((out / "error.json").read_text())["error"]  # the child ran
+    assert (tmp_path / "logs" / "launch" / "task_00000.log").exists()
+    again = slots.try_claim(1)
+    assert again is not None  # the cell let its slot go when it ended
+    again.release()
