@@ -44,7 +44,7 @@ class TrainCell(PipelineStep):
         self.configs = configs
         self.resources = resources
         self.log_dir = log_dir
-        self.gpu_slots = gpu_slots  # None on a cluster, where the scheduler hands out the GPUs
+        self.gpu_slots = gpu_slots  # local GPU cells only: CPU cells need none, a cluster hands out GPUs
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         config, processes = self.configs[rank], self.resources.processes
