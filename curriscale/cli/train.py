@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +19,13 @@ def train(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Run directory; rerunning resumes or returns.")
     ] = Path("run"),
-    size: Annotated[str, typer.Option(help="Model size s0..s7 (~13k to ~2.3M non-embedding params).")] = "s2",
+    size: Annotated[
+        str,
+        typer.Option(
+            help="s0..s7 (CPU, ~13k to ~2.3M non-embedding params), m10/m30/m100/m300/b1 (GPU, ~10M to ~1B), "
+            "or a shape L<layers>-D<width>[-H<heads>]."
+        ),
+    ] = "s2",
     lr_schedule: Annotated[
         str | None,
         typer.Option(help="cosine, wsd, linear, constant or step (default: the manifest's, else cosine)."),
@@ -39,24 +46,44 @@ def train(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the model init and the data stream.")] = 0,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-3,
-    batch_size: Annotated[int, typer.Option(help="Sequences per step.")] = 16,
+    batch_size: Annotated[
+        int, typer.Option(help="Global batch: sequences per optimizer step over all processes.")
+    ] = 16,
+    grad_accum: Annotated[
+        int, typer.Option(help="Micro-batches per step and process (batch-size / (processes x this) each).")
+    ] = 1,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda, cuda:N or mps.")] = "auto",
     seq_len: Annotated[int, typer.Option(help="Context length in tokens.")] = 128,
     answer_loss_weight: Annotated[
         float, typer.Option(help="Loss weight of answer tokens (1 = plain LM).")
     ] = 1.0,
     n_evals: Annotated[int, typer.Option(help="Evaluation checkpoints (log-spaced).")] = 8,
+    log_every: Annotated[int, typer.Option(help="Log the training loss every this many steps.")] = 10,
     threads: Annotated[int | None, typer.Option(help="torch threads (default: all cores).")] = None,
-    dtype: Annotated[str, typer.Option(help="float32 or bfloat16 (autocast).")] = "float32",
+    dtype: Annotated[
+        str, typer.Option(help="auto (bfloat16 on a GPU, float32 on a CPU), float32 or bfloat16 (autocast).")
+    ] = "auto",
+    compile: Annotated[
+        bool, typer.Option("--compile", help="torch.compile the model (faster steps, minutes to compile).")
+    ] = False,
     init_from: Annotated[str | None, typer.Option(help="Run directory of a smaller model to grow.")] = None,
     grow: Annotated[str | None, typer.Option(help="depth or width (with --init-from).")] = None,
     stop_fraction: Annotated[
         float, typer.Option(help="Stop after this fraction of the budget (grow later).")
     ] = 1.0,
     export_hf: Annotated[bool, typer.Option(help="Also write RUN/hf, a LlamaForCausalLM folder.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the plan (shape, steps, batch split, memory estimate); train nothing."
+        ),
+    ] = False,
 ) -> None:
     """Train one model on a curriculum manifest; write config.json, metrics.parquet, positions.parquet, checkpoint/.
 
     Example: curriscale train --manifest curricula/ladder/manifest.json --size s2 --lr-schedule wsd --budget-tokens 2000000 --eval spectrum/eval.jsonl --out runs/s2
+
+    Data parallel: torchrun --nproc_per_node 8 -m curriscale train --size m100 --batch-size 256 ... (same options).
     """
     from curriscale.train.config import TrainConfig
     from curriscale.train.trainer import train as run_training
@@ -65,21 +92,55 @@ def train(
         out=str(out), manifest=manifest, size=size, lr_schedule=lr_schedule, lr=lr,
         budget_tokens=budget_tokens, budget_flops=budget_flops, eval_path=eval, ood_path=ood,
         tokenizer=tokenizer, seed=seed, batch_size=batch_size, seq_len=seq_len,
-        answer_loss_weight=answer_loss_weight, n_evals=n_evals, threads=threads, dtype=dtype,
+        answer_loss_weight=answer_loss_weight, n_evals=n_evals, log_every=log_every, threads=threads, dtype=dtype,
         init_from=init_from, grow=grow, stop_fraction=stop_fraction, export_hf=export_hf,
+        grad_accum=grad_accum, device=device, compile=compile,
     )  # fmt: skip
-    with console.progress() as bar:
-        task = bar.add_task(f"training {size}", total=None)
-        result = run_training(
-            config, on_progress=lambda step, total: bar.update(task, completed=step, total=total)
-        )
+    if dry_run:
+        from curriscale.train.setup import describe_run
+
+        for key, value in describe_run(config).items():
+            console.out.print(f"{key}: {value}")
+        return
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 alone reports
+        run_training(config)
+        return
+    # The bar starts with the first step, so an error found while setting up is the only line shown.
+    bar = console.progress()
+    task = bar.add_task(f"training {size}", total=None)
+
+    def on_progress(step: int, total: int) -> None:
+        bar.start()  # a no-op once started
+        bar.update(task, completed=step, total=total)
+
+    try:
+        result = run_training(config, on_progress=on_progress)
+    finally:
+        bar.stop()
     metrics = ", ".join(
         f"{k}={v:.4g}" for k, v in sorted(result.final_metrics.items()) if not k.startswith("ood_")
     )
     console.info(f"{result.steps} steps, {result.tokens} tokens: {metrics}")
+    console.info(execution_line(out / "config.json", result.throughput))
     for line in cut_question_warnings(out / "config.json"):
         console.warning(line)
     console.out.print(str(out))
+
+
+def execution_line(config_path: Path, throughput: dict[str, float]) -> str:
+    """Where the run trained and how fast: device, processes, memory estimate, tokens/s, MFU."""
+    config = json.loads(config_path.read_text())
+    memory = config.get("memory_estimate_bytes", {}).get("total", 0) / 1024**3
+    speed = (
+        f"{throughput['tokens_per_s']:,.0f} tokens/s, MFU {100 * throughput['mfu']:.1f}% "
+        f"of {config.get('peak_flops', 0) / 1e12:.2f} TFLOP/s ({config.get('peak_flops_source')})"
+        if throughput
+        else "no steps this time"
+    )
+    return (
+        f"{config.get('device_name', config.get('device'))} x {config.get('world_size', 1)}, "
+        f"{config.get('dtype')}, memory estimate {memory:.2f} GiB per process; {speed}"
+    )
 
 
 def cut_question_warnings(config_path: Path) -> list[str]:

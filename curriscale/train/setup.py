@@ -9,6 +9,7 @@ so a bad option leaves no trace.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from curriscale.train.config import TrainConfig
 from curriscale.train.data import Batches, SourceFactory
 from curriscale.train.distributed import Distributed
 from curriscale.train.evaluate import EvalSet
+from curriscale.train.growth import grown_config
 from curriscale.train.memory import GIB, MemoryEstimate, estimate_memory
 from curriscale.train.model import GPT, GPTConfig
 from curriscale.train.records import write_lr_table
@@ -167,6 +169,45 @@ def set_up(
         peak_flops=peak,
         peak_source=peak_source,
     )
+
+
+def describe_run(config: TrainConfig) -> dict[str, Any]:
+    """What `train(config)` would do (shape, counts, steps, batch split, memory), without building
+    the model or writing anything: `curriscale train --dry-run`.
+
+    Raises:
+        CurriscaleError: as `train` would before its first step (a bad option, a missing device,
+            a batch the processes do not divide); a run that does not fit is described, not refused.
+    """
+    config = copy.deepcopy(config)
+    dist = Distributed.from_environment()
+    device = devices.resolve_device(config.device, dist.local_rank)
+    request = resolve_request(config, device)
+    vocab_size = run_tokenizer(config, Path(config.out))[0].get_vocab_size()
+    if request.source_config is not None:
+        shape = grown_config(GPTConfig(**request.source_config["model"]), config.grow)
+    else:
+        shape = GPTConfig.from_size(config.size, vocab_size, config.seq_len)
+    micro_batch = _micro_batch(config, dist.world_size)
+    budget = config.budget_tokens or int(config.budget_flops // shape.flops_per_token())
+    memory = estimate_memory(shape, micro_batch, config.dtype, dist.world_size)
+    return {
+        "size": config.size,
+        "model": shape.to_dict(),
+        "n_params": shape.n_params(),
+        "non_embedding_params": shape.non_embedding_params(),
+        "flops_per_token": shape.flops_per_token(),
+        "budget_tokens": budget,
+        "steps": budget // (config.batch_size * config.seq_len),
+        "batch": f"{config.batch_size} sequences = {dist.world_size} process(es) x {config.grad_accum} "
+        f"micro-batch(es) x {micro_batch}",
+        "device": str(device),
+        "dtype": config.dtype,
+        "memory_estimate": memory.summary(),
+        "free_memory": f"{devices.free_memory(device) / GIB:.2f} GiB",
+        "fits": memory.total * (dist.local_world_size if device.type == "cpu" else 1)
+        <= devices.free_memory(device),
+    }
 
 
 def _micro_batch(config: TrainConfig, world_size: int) -> int:

@@ -231,9 +231,11 @@ def _evaluate_and_save(run: Run, records: Records, row: dict) -> None:
         raise CurriscaleError(error)
     samplers = run.dist.gather(run.batches.state_dict())
     if run.dist.is_main:
+        # Tables first: a kill between the two leaves rows past the checkpoint, which a resume drops
+        # and recomputes; the other order would leave a checkpoint whose rows were never written.
+        records.write()
         state = {"step": row["step"], "tokens": row["tokens"], "flops": row["flops"], "samplers": samplers}
         save_checkpoint(run.run_dir, run.model, run.optimizer, state)
-        records.write()
 
 
 def _evaluate_checked(run: Run, step: int) -> tuple[dict, np.ndarray | None]:
