@@ -51,16 +51,21 @@ class Draw:
         return self.group.document(self.row)
 
     def token_ids(self) -> np.ndarray:
-        """The document's token ids (no EOS); only when the sampler has an encoder."""
+        """The document's token ids as int64 (no EOS); only when the sampler has an encoder."""
+        return self.token_view().astype(np.int64)
+
+    def token_view(self) -> np.ndarray:
+        """The document's token ids as a read-only view in the encoder's compact dtype (no copy)."""
         if self.group.ids is None:
             raise CurriscaleError("token ids need a tokenizer: pass encoder= to the sampler")
-        return self.group.ids[self.row]
+        return self.group.ids.row(self.row)
 
     def answer_mask(self) -> np.ndarray:
         """Per token of `token_ids()`: True where it belongs to the answer (question documents)."""
         if self.group.masks is None:
             raise CurriscaleError("answer masks need answer_masks=True on the sampler")
-        return self.group.masks[self.row]
+        offsets = self.group.ids.offsets
+        return self.group.masks[offsets[self.row] : offsets[self.row + 1]]
 
 
 class _Uniforms:
@@ -186,19 +191,19 @@ class CurriculumSampler:
                 counts = pc.count_substring_regex(table.column("text"), r"\S+")
             return pc.fill_null(counts, 0).to_pylist(), None, None
         # One batched call per row group (Rust threads for `tokenizers`); +1 for the EOS separator.
-        texts = table.column("text").to_pylist()
+        tokens = self.encoder.encode_rows(table.column("text"), with_ends=self.answer_masks)
+        counts = tokens.lengths()
         if not self.answer_masks:
-            ids = self.encoder.encode_batch(texts)
-            return [len(row) + 1 for row in ids], ids, None
-        ids, ends = self.encoder.encode_with_ends(texts)
-        prompts = (
-            table.column("prompt").to_pylist() if "prompt" in table.column_names else [None] * len(texts)
-        )
-        masks = [
-            np.zeros(len(row), dtype=bool) if prompt is None else row > len(prompt) + 1
-            for prompt, row in zip(prompts, ends, strict=True)
-        ]
-        return [len(row) + 1 for row in ids], ids, masks
+            return (counts + 1).tolist(), tokens, None
+        # A token is part of the answer when it ends past the prompt and its separating space;
+        # documents without a prompt have no answer (their limit is never passed).
+        limits = np.full(table.num_rows, np.iinfo(np.int64).max)
+        if "prompt" in table.column_names:
+            prompts = table.column("prompt").cast(pa.large_string())  # an all-null column has type null
+            chars = pc.fill_null(pc.utf8_length(prompts), -1).to_numpy()
+            limits = np.where(chars >= 0, chars + 1, limits)
+        masks = tokens.ends > np.repeat(limits, counts)
+        return (counts + 1).tolist(), tokens, masks
 
     @property
     def position(self) -> float:

@@ -21,11 +21,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curriscale.curricula.encoding import TokenRows
 from curriscale.errors import CurriscaleError
 
-# Per-row token counts of a row group, each row's token ids when a tokenizer is used, and each
-# row's answer mask (True on answer tokens) when answer masks are asked for.
-Measured = tuple[list[int], list[np.ndarray] | None, list[np.ndarray] | None]
+# Per-row token counts of a row group, the rows' token ids when a tokenizer is used, and the answer
+# mask (True on answer tokens, laid out like the ids) when answer masks are asked for.
+Measured = tuple[list[int], TokenRows | None, np.ndarray | None]
 
 
 @contextlib.contextmanager
