@@ -50,6 +50,8 @@ class CurriculumDataset(IterableDataset):
         columns: tier-file columns to read (default all).
         answer_mask: with seq_len, yield (tokens, answer mask) pairs; the mask (bool, same length)
             marks answer tokens of question documents, for an answer-loss weight.
+        token_cache: a folder for encoded row groups, shared by ranks, epochs and runs: with a
+            `tokenizers` tokenizer, each row group is then encoded once rather than by every rank.
 
     Example:
         >>> ds = CurriculumDataset("curriculum/manifest.json", seed=0, tokenizer="bytes", seq_len=128)
@@ -71,6 +73,7 @@ class CurriculumDataset(IterableDataset):
         stop_at_end: bool = False,
         columns: Sequence[str] | None = None,
         answer_mask: bool = False,
+        token_cache: str | Path | None = None,
     ):
         super().__init__()
         if seq_len is not None and tokenizer is None:
@@ -86,6 +89,7 @@ class CurriculumDataset(IterableDataset):
             stop_at_end=stop_at_end,
             columns=columns,
             answer_masks=answer_mask,
+            token_cache=token_cache,
         )
         self.packed = None if seq_len is None else PackedStream(self.sampler, seq_len)
         self.rank, self.world_size = rank, world_size

@@ -14,6 +14,7 @@ the Arrow text buffer, so a document's ids cost nothing until a packed sequence 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,8 @@ class Encoder:
     encode_with_ends: Callable[[Sequence[str]], IdsAndEnds] | None = None
     # A faster `encode_rows` straight from the Arrow column, when the tokenizer allows one.
     encode_column: Callable[[pa.ChunkedArray, bool], TokenRows] | None = None
+    # Identifies the tokenizer's exact behaviour (a hash of its JSON), to key cached ids by.
+    fingerprint: str | None = None
 
     def encode_rows(self, texts: pa.ChunkedArray, with_ends: bool = False) -> TokenRows:
         """Encode a text column of a row group into flat `TokenRows` (with `ends` if asked for).
@@ -142,7 +145,15 @@ def _from_tokenizers(tokenizer: Any, eos_id: int | None, name: str) -> Encoder:
         ends = [np.asarray([end for _, end in encoding.offsets], dtype=np.int64) for encoding in encodings]
         return ids, ends
 
-    return Encoder(encode_batch, int(eos_id), int(tokenizer.get_vocab_size()), name, encode_with_ends)
+    fingerprint = hashlib.sha256(tokenizer.to_str().encode("utf-8")).hexdigest()
+    return Encoder(
+        encode_batch,
+        int(eos_id),
+        int(tokenizer.get_vocab_size()),
+        name,
+        encode_with_ends,
+        fingerprint=fingerprint,
+    )
 
 
 def make_encoder(tokenizer: Any, eos_id: int | None = None, vocab_size: int | None = None) -> Encoder:

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from curriscale.curricula.encoding import Encoder
 from curriscale.curricula.manifest import Manifest, load_manifest
 from curriscale.curricula.tier_reader import Measured, RowGroup, TierReader
+from curriscale.curricula.token_cache import TokenCache
 from curriscale.errors import CurriscaleError
 
 STATE_FORMAT = "curriscale.sampler"
@@ -117,6 +118,9 @@ class CurriculumSampler:
         columns: tier-file columns to read (default all; "id" and "text" are always read).
         answer_masks: also mark answer tokens (those ending past `prompt` + one space, the
             evaluator's rule) so a trainer can weight the answer loss; needs a tokenizer with offsets.
+        token_cache: a folder keeping encoded row groups (see `curricula.token_cache`), shared by ranks,
+            epochs and runs; used with `tokenizers` tokenizers (bytes cost nothing to encode, and a
+            plain callable has no fingerprint to key the cache by).
     """
 
     def __init__(
@@ -129,6 +133,7 @@ class CurriculumSampler:
         stop_at_end: bool = False,
         columns: Sequence[str] | None = None,
         answer_masks: bool = False,
+        token_cache: str | Path | None = None,
     ):
         # load_manifest validates the schema and refuses paths that leave the manifest folder.
         self.manifest = manifest if isinstance(manifest, Manifest) else load_manifest(manifest)
@@ -153,6 +158,13 @@ class CurriculumSampler:
                 "answer_masks needs a tokenizer that reports offsets ('bytes' or tokenizers)"
             )
         self.answer_masks = answer_masks
+        use_cache = token_cache is not None and encoder is not None and encoder.fingerprint is not None
+        self.token_cache = TokenCache(token_cache, encoder) if use_cache else None
+        self._file_hashes = {
+            self.manifest.root / entry["path"]: entry["sha256"]
+            for tier in data["tiers"]
+            for entry in tier["files"]
+        }
         if columns is not None:
             needed = ["n_tokens"] if self.token_unit == "n_tokens" else []
             needed += ["prompt"] if answer_masks else []
@@ -182,8 +194,11 @@ class CurriculumSampler:
             usable.append(weights / weights.sum())
         return usable
 
-    def _measure(self, table: pa.Table) -> Measured:
-        """Tokens per row in the unit that drives the schedule position (and ids, with a tokenizer)."""
+    def _measure(self, table: pa.Table, source: tuple[Path, int]) -> Measured:
+        """Tokens per row in the unit that drives the schedule position (and ids, with a tokenizer).
+
+        `source` (tier file, row group index) keys the group's ids in the token cache.
+        """
         if self.encoder is None:
             if self.token_unit == "n_tokens":  # the builder counted with the scoring model's tokenizer
                 counts = table.column("n_tokens")
@@ -191,7 +206,12 @@ class CurriculumSampler:
                 counts = pc.count_substring_regex(table.column("text"), r"\S+")
             return pc.fill_null(counts, 0).to_pylist(), None, None
         # One batched call per row group (Rust threads for `tokenizers`); +1 for the EOS separator.
-        tokens = self.encoder.encode_rows(table.column("text"), with_ends=self.answer_masks)
+        texts = table.column("text")
+        if self.token_cache is None:
+            tokens = self.encoder.encode_rows(texts, with_ends=self.answer_masks)
+        else:
+            key = f"{self._file_hashes[source[0]]}-{source[1]}"
+            tokens = self.token_cache.encode_rows(key, texts, with_ends=self.answer_masks)
         counts = tokens.lengths()
         if not self.answer_masks:
             return (counts + 1).tolist(), tokens, None

@@ -27,6 +27,8 @@ from curriscale.errors import CurriscaleError
 # Per-row token counts of a row group, the rows' token ids when a tokenizer is used, and the answer
 # mask (True on answer tokens, laid out like the ids) when answer masks are asked for.
 Measured = tuple[list[int], TokenRows | None, np.ndarray | None]
+# Measures a row group's table; also told where it came from (tier file, row group index).
+Measure = Callable[[pa.Table, tuple[Path, int]], Measured]
 
 
 @contextlib.contextmanager
@@ -84,7 +86,7 @@ class TierReader:
         # The cursor may point into another group, and orders cached under another seed are stale.
         self._order = self._cached = self._group = None
 
-    def _current_group(self, seed: int, measure: Callable[[pa.Table], Measured]) -> RowGroup:
+    def _current_group(self, seed: int, measure: Measure) -> RowGroup:
         """The group under the cursor, read (and measured) only if it is not the cached one."""
         if self._order is None or self._order[0] != self.epoch:
             rng = np.random.default_rng([seed, self.index, self.epoch, 0])
@@ -95,10 +97,13 @@ class TierReader:
             with reading_tier_file(path):
                 table = pq.ParquetFile(path).read_row_group(row_group, columns=self.columns)
             order = np.random.default_rng([seed, self.index, self.epoch, 1, g]).permutation(table.num_rows)
-            self._cached = ((self.epoch, g), RowGroup(self.index, table, order.tolist(), measure(table)))
+            self._cached = (
+                (self.epoch, g),
+                RowGroup(self.index, table, order.tolist(), measure(table, (path, row_group))),
+            )
         return self._cached[1]
 
-    def next(self, seed: int, measure: Callable[[pa.Table], Measured]) -> tuple[RowGroup, int]:
+    def next(self, seed: int, measure: Measure) -> tuple[RowGroup, int]:
         """The group holding the next document and its row; advances the cursor."""
         if self.row_pos == 0 or self._group is None:  # only a new group needs the lookup
             self._group = self._current_group(seed, measure)
