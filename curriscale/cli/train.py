@@ -72,6 +72,10 @@ def train(
         float, typer.Option(help="Stop after this fraction of the budget (grow later).")
     ] = 1.0,
     export_hf: Annotated[bool, typer.Option(help="Also write RUN/hf, a LlamaForCausalLM folder.")] = False,
+    token_cache: Annotated[
+        str | None,
+        typer.Option(help="Folder of tokenized row groups shared by ranks and runs (BPE: tokenize once)."),
+    ] = None,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -94,7 +98,7 @@ def train(
         tokenizer=tokenizer, seed=seed, batch_size=batch_size, seq_len=seq_len,
         answer_loss_weight=answer_loss_weight, n_evals=n_evals, log_every=log_every, threads=threads, dtype=dtype,
         init_from=init_from, grow=grow, stop_fraction=stop_fraction, export_hf=export_hf,
-        grad_accum=grad_accum, device=device, compile=compile,
+        grad_accum=grad_accum, device=device, compile=compile, token_cache=token_cache,
     )  # fmt: skip
     if dry_run:
         from curriscale.train.setup import describe_run

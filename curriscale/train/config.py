@@ -14,7 +14,7 @@ from curriscale.train.schedules import EXTRA_PARAMS, SCHEDULES
 # How a run executes rather than what it computes: a rerun of the same run may change these.
 # `device` and `grad_accum` are among them: a checkpoint loads on any device, and accumulating
 # micro-batches changes only the order of float sums, so a run may resume on other hardware.
-EXECUTION_FIELDS = ("out", "threads", "compile", "export_hf", "device", "grad_accum")
+EXECUTION_FIELDS = ("out", "threads", "compile", "export_hf", "device", "grad_accum", "token_cache")
 # Compared as absolute paths, so a rerun from another working directory is the same run.
 PATH_FIELDS = ("manifest", "eval_path", "ood_path", "init_from")
 
@@ -50,6 +50,9 @@ class TrainConfig:
             use fewer: oversubscribed OpenMP threads made steps 10-20x slower here.
         compile: torch.compile the model for training (~2x faster steps, minutes of compile).
         lr_params: extra `LRSchedule` parameters (decay_fraction, step_milestones, step_gamma).
+        token_cache: a folder for the curriculum's encoded row groups (BPE tokenizers), shared by
+            every rank and run that uses it: each row group is tokenized once, not once per rank
+            (each rank replays the whole stream), epoch and grid cell. A grid uses RUNS/token_cache.
         export_hf: also write `RUN/hf`, a LlamaForCausalLM folder (see `hf_export.py`).
         init_from / grow: start from a trained smaller run, grown by "depth" or "width"; the run
             continues that run's manifest, token plan and data position.
@@ -81,6 +84,7 @@ class TrainConfig:
     dtype: str = "auto"
     device: str = "auto"
     grad_accum: int = 1
+    token_cache: str | None = None
     threads: int | None = None
     init_from: str | None = None
     grow: str | None = None

@@ -32,21 +32,31 @@ class TokenSource(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-# (manifest path, seed, tokenizer, seq_len, budget_tokens, answer_mask=bool) -> TokenSource
+# (manifest path, seed, tokenizer, seq_len, budget_tokens, answer_mask=bool, token_cache=folder) -> TokenSource
 SourceFactory = Callable[..., TokenSource]
 
 
 def manifest_source(
-    manifest: str, seed: int, tokenizer: Any, seq_len: int, budget_tokens: int, answer_mask: bool = False
+    manifest: str,
+    seed: int,
+    tokenizer: Any,
+    seq_len: int,
+    budget_tokens: int,
+    answer_mask: bool = False,
+    token_cache: str | None = None,
 ) -> TokenSource:
-    """The default source: `CurriculumDataset` over a manifest; `answer_mask` asks for (tokens, mask) pairs."""
+    """The default source: `CurriculumDataset` over a manifest; `answer_mask` asks for (tokens, mask)
+    pairs; `token_cache` is a folder of encoded row groups shared by ranks and runs (see
+    `curricula.token_cache`)."""
     if not Path(manifest).exists():
         raise CurriscaleError(f"--manifest {manifest}: file not found")
     try:
         from curriscale.curricula.dataset import CurriculumDataset
     except ImportError as error:
         raise CurriscaleError(f"the manifest reader is not available: {error}") from error
-    return CurriculumDataset(manifest, seed, tokenizer, seq_len, budget_tokens, answer_mask=answer_mask)
+    return CurriculumDataset(
+        manifest, seed, tokenizer, seq_len, budget_tokens, answer_mask=answer_mask, token_cache=token_cache
+    )
 
 
 class Batches:

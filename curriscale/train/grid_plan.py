@@ -151,6 +151,7 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
         "eval_path": str(base / grid["eval"]) if grid.get("eval") else None,
         "ood_path": str(base / grid["ood"]) if grid.get("ood") else None,
         "tokenizer": str(tokenizer),
+        "token_cache": str(out_dir / "token_cache"),  # one tokenization shared by every cell and rank
         **train_options,
     }
     schedules = _schedules(grid, base)

@@ -142,6 +142,7 @@ def set_up(
         config.seq_len,
         budget_tokens,
         answer_mask=config.answer_loss_weight != 1,
+        token_cache=config.token_cache,
     )
     evals = [
         EvalSet.load(p, tokenizer, config.seq_len) if p else None for p in (config.eval_path, config.ood_path)

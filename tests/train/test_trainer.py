@@ -191,3 +191,20 @@ def test_answer_loss_weight_is_recorded_and_lowers_answer_loss(task, tmp_path):
     for level in (1, 2):
         key = f"answer_loss_level_{level}"
         assert weighted.final_metrics[key] < plain.final_metrics[key]
+
+
+def test_a_token_cache_changes_nothing_but_fills_once(task, tmp_path):
+    plain = config(task, tmp_path / "plain", tokenizer="bpe:300", budget_tokens=15 * 256)
+    train(plain)
+    cache = tmp_path / "cache"
+    train(
+        config(task, tmp_path / "cached", tokenizer="bpe:300", budget_tokens=15 * 256, token_cache=str(cache))
+    )
+    assert (
+        metrics(tmp_path / "plain")["train_loss"].tolist()
+        == metrics(tmp_path / "cached")["train_loss"].tolist()
+    )
+    assert any(path.is_file() for path in cache.rglob("*"))
+    # token_cache is how the run executes, not what it computes: a rerun with another cache is the same run.
+    again = train(config(task, tmp_path / "cached", tokenizer="bpe:300", budget_tokens=15 * 256))
+    assert again.steps == 15
