@@ -45,6 +45,8 @@ def grid(
     if not verbose:
         logger.disable("datatrove")  # its per-task logs still land in RUNS/logs/
     options = {"partition": slurm_partition, "time": slurm_time} if executor == "slurm" else {}
+    if executor == "local":
+        _warn_about_idle_gpus(grid_yaml)
     with console.progress() as bar:
         task = bar.add_task("grid cells", total=None)
         index = run_grid(
@@ -54,6 +56,20 @@ def grid(
     counts = index.group_by("status").aggregate([("cell", "count")]).to_pylist()
     console.info(", ".join(f"{row['cell_count']} {row['status']}" for row in counts))
     console.out.print(str(out / "runs.parquet"))
+
+
+def _warn_about_idle_gpus(grid_yaml: Path) -> None:
+    """A grid without `resources` trains on CPUs: say so when this machine has GPUs to offer."""
+    import torch
+
+    from curriscale.train.grid_plan import load_grid
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if gpus and "resources" not in load_grid(grid_yaml):
+        console.warning(
+            f"{grid_yaml} declares no resources, so every cell trains on the CPU although {gpus} GPU(s) "
+            "are visible; add `resources: {gpus: 1}` to train each cell on a GPU"
+        )
 
 
 def register(app: typer.Typer) -> None:
