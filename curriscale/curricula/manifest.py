@@ -16,13 +16,14 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json
+from curriscale.paths import check_name, inside
 
 FORMAT = "curriscale.manifest"
 VERSION = 1
@@ -168,16 +169,16 @@ def manifest_files(data: dict) -> list[tuple[str, dict]]:
 
 
 def check_paths(data: dict, root: Path, source: str = MANIFEST_NAME) -> None:
-    """Refuse any file path that is absolute or leaves the manifest folder (`..`, symlinks)."""
+    """Refuse any file path or tier folder that is absolute or leaves the manifest folder (`..`, symlinks).
+
+    Tier names are folder names too (a build writes `tier=NN/`, an hf export `tiers/<name>/`), so each
+    is checked both as a name and as a folder of `root`.
+    """
     for field, entry in manifest_files(data):
-        raw = entry["path"]
-        pure = PurePosixPath(raw.replace("\\", "/"))
-        escapes = pure.is_absolute() or ".." in pure.parts or (len(raw) > 1 and raw[1] == ":")
-        if not escapes:
-            resolved = (root / pure).resolve()
-            escapes = resolved != root and root not in resolved.parents
-        if escapes:
-            raise CurriscaleError(f"{source}: {field}.path: {raw!r} escapes the manifest folder")
+        inside(root, entry["path"], f"{source}: {field}.path")
+    for tier in data["tiers"]:
+        field = f"{source}: tiers.{tier['index']}.name"
+        inside(root, check_name(tier["name"], field), field)
 
 
 def write_manifest(out_dir: str | os.PathLike, data: dict[str, Any]) -> Manifest:

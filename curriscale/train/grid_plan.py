@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 
 from curriscale.errors import CurriscaleError
+from curriscale.paths import check_name
 from curriscale.train.config import TrainConfig
 from curriscale.train.grid_resources import GridResources, Resources, parse_resources
 from curriscale.train.growth import grown_config
@@ -166,7 +167,7 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
         model = GPTConfig.from_size(size, vocab_size, seq_len)
         name, needs = f"{size}-{curriculum}-{schedule}-seed{seed}", resources.for_size(size)
         config = TrainConfig(
-            out=str(out_dir / "cells" / name), manifest=str(base / manifest), size=size, lr_schedule=option,
+            out=_cell_dir(out_dir, name, grid_path), manifest=str(base / manifest), size=size, lr_schedule=option,
             lr=float(lrs[size] if isinstance(lrs, dict) else lrs), seed=int(seed), device=device or needs.device,
             **_budget(rule, amount, model), **common,
         )  # fmt: skip
@@ -178,7 +179,7 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
         first = f"{small_size}-{how}-{curriculum}-{schedule}-seed{seed}-stage1"
         needs = resources.for_size(small_size)
         stage1 = TrainConfig(
-            out=str(out_dir / "cells" / first), manifest=str(base / manifest), size=small_size, lr_schedule=option,
+            out=_cell_dir(out_dir, first, grid_path), manifest=str(base / manifest), size=small_size, lr_schedule=option,
             lr=lr, seed=int(seed), stop_fraction=at, device=device or needs.device,
             **_budget(rule, amount, grown_config(small, how), small, at), **common,
         )  # fmt: skip
@@ -189,11 +190,16 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
         name, needs = f"{grown_size}-{curriculum}-{schedule}-seed{seed}", resources.for_size(grown_size)
         options = {k: v for k, v in common.items() if k != "tokenizer"}
         grown = TrainConfig(
-            out=str(out_dir / "cells" / name), init_from=stage1.out, grow=how, lr_schedule=option, lr=lr,
+            out=_cell_dir(out_dir, name, grid_path), init_from=stage1.out, grow=how, lr_schedule=option, lr=lr,
             seed=int(seed), device=device or needs.device, **options,
         )  # fmt: skip
         cells.append(Cell(name, grown_size, curriculum, schedule, int(seed), grown, stage=1, resources=needs))
     return cells
+
+
+def _cell_dir(out_dir: Path, name: str, grid_path: Path) -> str:
+    """A cell's run folder; its name is made of the grid file's keys, so it must be one safe name."""
+    return str(out_dir / "cells" / check_name(name, f"{grid_path}: cell name"))
 
 
 def _grid_resources(grid: dict, growth: list[dict], grid_path: Path) -> GridResources:
