@@ -1,8 +1,10 @@
-"""Small file helpers every stage shares: atomic writes and content hashes.
+"""Small file helpers every stage shares: atomic, durable writes and content hashes.
 
 Every file curriscale writes goes through `atomic_output`: the bytes land in a temporary file in the
 same folder and are renamed into place only when complete, so an interrupted run never leaves a
-half-written file that a rerun would mistake for a finished one.
+half-written file that a rerun would mistake for a finished one. The file is fsynced before the
+rename and its folder after it, so a power cut cannot leave the new name pointing at lost bytes.
+Whole folders (a build, an exported dataset) are swapped in the same way by `replace_folder`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,9 +34,44 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)
+        fsync_path(tmp_path)
         os.replace(tmp_path, path)
+        fsync_path(path.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def fsync_path(path: str | os.PathLike) -> None:
+    """Flush a file's data, or a folder's entries (renames, new files), to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a folder, or only the link if `path` is a symlink (never what a planted link points at)."""
+    if path.is_symlink():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def replace_folder(new: Path, target: Path) -> None:
+    """Swap the complete folder `new` in as `target`, keeping a complete old one until the swap is done.
+
+    The old `target` is renamed away (to `.<name>.old` beside it), `new` is renamed in, the parent
+    folder is fsynced so both renames are on disk, and only then is the old one removed: at any
+    crash point the complete old or the complete new data exists under a known name.
+    """
+    old = target.with_name(f".{target.name}.old")
+    remove_tree(old)
+    if target.exists() or target.is_symlink():
+        os.replace(target, old)
+    os.replace(new, target)
+    fsync_path(target.parent)
+    remove_tree(old)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -11,7 +11,6 @@ the previous complete checkpoint (found as `checkpoint.old/` if the crash hit be
 
 from __future__ import annotations
 
-import os
 import pickle
 import shutil
 from pathlib import Path
@@ -22,6 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from curriscale.errors import CurriscaleError
+from curriscale.io import fsync_path
 
 
 def save_checkpoint(
@@ -40,22 +40,13 @@ def save_checkpoint(
     torch.save(optimizer.state_dict(), new / "optimizer.pt")
     torch.save({**state, "torch_rng": torch.get_rng_state()}, new / "state.pt")
     for name in ("model.safetensors", "optimizer.pt", "state.pt"):
-        _fsync(new / name)
+        fsync_path(new / name)
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         final.rename(old)
     new.rename(final)
-    _fsync(run_dir)  # the renames reach the disk before the old checkpoint goes
+    fsync_path(run_dir)  # the renames reach the disk before the old checkpoint goes
     shutil.rmtree(old, ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's (or a folder's entries') data to the disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def checkpoint_dir(run_dir: Path) -> Path | None:
