@@ -51,7 +51,8 @@ from curriscale.curricula.manifest import MANIFEST_NAME, Manifest, write_manifes
 from curriscale.curricula.pacing import consumption, divergence_from_static, materialise_schedule
 from curriscale.curricula.recipe import Recipe
 from curriscale.errors import CurriscaleError
-from curriscale.io import sha256_file
+from curriscale.io import fsync_path, replace_folder, sha256_file
+from curriscale.locking import folder_lock
 
 ScoredSource = str | os.PathLike | Sequence[str | os.PathLike]
 
@@ -137,15 +138,6 @@ def _prepare_output(out: Path) -> Path:
     return partial
 
 
-def _publish(partial: Path, out: Path) -> None:
-    """Swap the finished build into place (a previous curriculum is moved aside, then deleted)."""
-    old = out.parent / f".{out.name}.old"
-    if out.exists():
-        os.replace(out, old)
-    os.replace(partial, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _input_files(inputs: ScoredInput) -> list[InputFile]:
     files, offset = [], 0
     for path in inputs.scored:
@@ -180,7 +172,10 @@ def _finalise_parts(root: Path, subdir: str, part_lists: list[list[list]]) -> li
     for relative, rows in (part for parts in part_lists for part in parts):
         final = f"{subdir}/part-{len(entries):05d}.parquet"
         os.replace(root / relative, root / final)
+        fsync_path(root / final)  # the folder is swapped into place by rename: its files must be on disk
         entries.append(file_entry(root, final, rows))
+    if entries:
+        fsync_path(root / subdir)
     return entries
 
 
@@ -204,8 +199,19 @@ def build_curriculum(
 
     Returns:
         The written, validated `Manifest`.
+
+    Raises:
+        CurriscaleError: for unreadable inputs, a recipe that places no document, an `out_dir` that
+            holds something else, or another process writing into `out_dir` (`folder_lock`).
     """
-    inputs, out = resolve_scored(scored), Path(out_dir)
+    with folder_lock(out_dir):
+        return _build(resolve_scored(scored), recipe, Path(out_dir), workers, progress)
+
+
+def _build(
+    inputs: ScoredInput, recipe: Recipe, out: Path, workers: int, progress: Callable[[int], None] | None
+) -> Manifest:
+    """`build_curriculum` while holding the lock of `out`: the two passes, the manifest, the swap."""
     inputs.rows()  # fails early, naming any input that is not Parquet
     key_table = _read_difficulty_columns(inputs, recipe)
     labels = key_table.column(recipe.tiers.column) if recipe.tiers.column else None
@@ -310,5 +316,5 @@ def build_curriculum(
         "recipe_hash": recipe.hash(),
     }
     write_manifest(partial, data)
-    _publish(partial, out)
+    replace_folder(partial, out)
     return Manifest(root=out.resolve(), data=data)

@@ -16,7 +16,6 @@ the stage table: where each schedule interval starts in the stream, with its tie
 
 from __future__ import annotations
 
-import shutil
 import struct
 import tempfile
 from collections.abc import Callable, Iterator
@@ -34,7 +33,8 @@ from curriscale.curricula.manifest import Manifest, load_manifest
 from curriscale.curricula.sampler import CurriculumSampler, Draw
 from curriscale.curricula.tier_reader import reading_tier_file
 from curriscale.errors import CurriscaleError
-from curriscale.io import atomic_output, atomic_write_json
+from curriscale.io import atomic_output, atomic_write_json, remove_tree, replace_folder
+from curriscale.locking import folder_lock
 
 FORMATS = ("tokens", "jsonl", "hf")
 Progress = Callable[[float], None]  # called with the schedule progress fraction in [0, 1]
@@ -151,12 +151,14 @@ def _ordered_schema(sampler: CurriculumSampler) -> pa.Schema:
 
 
 def _save_dataset(dataset: Any, target: Path) -> None:
-    """`save_to_disk` into a temporary folder, then swap it in, so a crash leaves no half dataset."""
+    """`save_to_disk` into a staging folder beside `target`, then swap it in (`replace_folder`).
+
+    A crash at any point leaves the complete old dataset or the complete new one, never half of one.
+    """
     staging = target.with_name(f".{target.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
+    remove_tree(staging)
     dataset.save_to_disk(str(staging))
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    replace_folder(staging, target)
 
 
 def _export_hf(sampler: CurriculumSampler, out: Path, stages: _StageTable, progress: Progress | None) -> dict:
@@ -278,7 +280,8 @@ def export_curriculum(
         The `export.json` content: format, counts, stage table, and format-specific fields.
 
     Raises:
-        CurriscaleError: unknown format, unreadable manifest or tokenizer, `datasets` missing for hf.
+        CurriscaleError: unknown format, unreadable manifest or tokenizer, `datasets` missing for hf,
+            another process writing into `out` (`folder_lock`).
     """
     check_format(fmt)
     if fmt == "tokens" and tokenizer is None:
@@ -291,24 +294,25 @@ def export_curriculum(
         manifest, seed, encoder=encoder, budget_tokens=budget_tokens, stop_at_end=True
     )
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    # export.json marks a finished export: drop an old one first, so an interrupted rerun never
-    # leaves new data files beside a stale sidecar.
-    (out / "export.json").unlink(missing_ok=True)
-    stages = _StageTable(sampler)
-    details = _EXPORTERS[fmt](sampler, out, stages, progress)
-    summary = {
-        "format": fmt,
-        "created_by": f"curriscale {__version__}",
-        "manifest": sampler.manifest.name,
-        "seed": seed,
-        "budget_tokens": budget_tokens,
-        "budget_estimated": estimated,
-        "token_unit": encoder.name if encoder else sampler.manifest.data["token_unit"],
-        "documents": stages.documents,
-        "tokens": stages.tokens,
-        "stages": stages.rows,
-        **details,
-    }
-    atomic_write_json(out / "export.json", summary)
-    return summary
+    with folder_lock(out):
+        out.mkdir(parents=True, exist_ok=True)
+        # export.json marks a finished export: drop an old one first, so an interrupted rerun never
+        # leaves new data files beside a stale sidecar.
+        (out / "export.json").unlink(missing_ok=True)
+        stages = _StageTable(sampler)
+        details = _EXPORTERS[fmt](sampler, out, stages, progress)
+        summary = {
+            "format": fmt,
+            "created_by": f"curriscale {__version__}",
+            "manifest": sampler.manifest.name,
+            "seed": seed,
+            "budget_tokens": budget_tokens,
+            "budget_estimated": estimated,
+            "token_unit": encoder.name if encoder else sampler.manifest.data["token_unit"],
+            "documents": stages.documents,
+            "tokens": stages.tokens,
+            "stages": stages.rows,
+            **details,
+        }
+        atomic_write_json(out / "export.json", summary)
+        return summary

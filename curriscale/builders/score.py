@@ -35,6 +35,7 @@ from curriscale.builders.score_executors import ProgressPoller, SlurmSubmission,
 from curriscale.builders.score_shard import ScoreShard, conform, scored_schema, write_parquet
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json, sha256_file
+from curriscale.locking import folder_lock
 from curriscale.scorers.base import Scorer
 
 DEFAULT_SCORERS = ("text_stats", "reading_age")
@@ -137,7 +138,8 @@ def score_corpus(
         `ScoreStats` when scoring finished here; `SlurmSubmission` for the slurm executor.
 
     Raises:
-        CurriscaleError: for a missing/unreadable input, a bad option, or an out_dir scored differently.
+        CurriscaleError: for a missing/unreadable input, a bad option, an out_dir scored differently,
+            or another process writing into out_dir (`folder_lock`).
 
     With `workers > 1` datatrove starts worker processes with forkserver: call this from under
     `if __name__ == "__main__":` in a script.
@@ -173,22 +175,23 @@ def score_corpus(
         "batch_size": batch_size,
         "max_chars": max_chars,
     }
-    _write_config(logs, config)
-    pipeline = [
-        CorpusReader(units, text_field, id_field, datatrove_logs),
-        ScoreShard(str(out), str(logs), scorer_objects, batch_size, max_chars),
-    ]
-    if executor == "slurm":
-        return submit_slurm(pipeline, out, logs, tasks, workers, executor_options or {}, dry_run)
-    if not datatrove_logs:
-        logger.disable("datatrove")
-    expected = sum(info.expected_documents for info in infos)
-    try:
-        with ProgressPoller(logs / "counts", expected, on_progress):
-            run_here(executor, pipeline, logs, tasks, workers, executor_options or {})
-    finally:
-        logger.enable("datatrove")
-    return finalize_scoring(out, logs)
+    with folder_lock(out):  # a second scoring run into `out` would interleave its parts with ours
+        _write_config(logs, config)
+        pipeline = [
+            CorpusReader(units, text_field, id_field, datatrove_logs),
+            ScoreShard(str(out), str(logs), scorer_objects, batch_size, max_chars),
+        ]
+        if executor == "slurm":
+            return submit_slurm(pipeline, out, logs, tasks, workers, executor_options or {}, dry_run)
+        if not datatrove_logs:
+            logger.disable("datatrove")
+        expected = sum(info.expected_documents for info in infos)
+        try:
+            with ProgressPoller(logs / "counts", expected, on_progress):
+                run_here(executor, pipeline, logs, tasks, workers, executor_options or {})
+        finally:
+            logger.enable("datatrove")
+        return finalize_scoring(out, logs)
 
 
 def _unify_parts(paths: list[Path], score_columns: list[str]) -> None:

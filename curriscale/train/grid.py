@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from curriscale.locking import folder_lock
 from curriscale.train.grid_executors import chain_executors
 from curriscale.train.grid_index import write_index
 from curriscale.train.grid_plan import Cell, plan_cells
@@ -44,14 +45,18 @@ def run_grid(
             and cores come from the grid's `resources`.
     """
     out_dir = Path(out_dir)
-    cells = plan_cells(grid_yaml, out_dir)
-    runner = chain_executors(cells, out_dir / "logs", workers, executor, str(grid_yaml), **executor_options)
-    if on_progress is None:
-        runner.run()
-    else:
-        with _watch_done(cells, on_progress):
+    # Each cell's train locks its own folder under out_dir/cells/, a different lock: no deadlock.
+    with folder_lock(out_dir):
+        cells = plan_cells(grid_yaml, out_dir)
+        runner = chain_executors(
+            cells, out_dir / "logs", workers, executor, str(grid_yaml), **executor_options
+        )
+        if on_progress is None:
             runner.run()
-    return write_index(cells, out_dir)
+        else:
+            with _watch_done(cells, on_progress):
+                runner.run()
+        return write_index(cells, out_dir)
 
 
 @contextlib.contextmanager

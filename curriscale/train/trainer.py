@@ -38,6 +38,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json
+from curriscale.locking import folder_lock
 from curriscale.train.checkpoint import checkpoint_dir, load_checkpoint, rank_samplers, save_checkpoint
 from curriscale.train.config import RunResult, TrainConfig
 from curriscale.train.data import SourceFactory, manifest_source
@@ -83,16 +84,19 @@ def train(
     request = resolve_request(config, device)
     if (Path(config.out) / "done.json").is_file():
         return RunResult.load(config.out)
-    dist.start(device)
-    try:
-        configure(device)
-        run = set_up(config, request, source_factory, dist, device)
-        dist.barrier()  # every rank has read the folder before rank 0 writes into it
-        if dist.is_main:
-            write_run_header(run)
-        return _train_loop(run, on_progress)
-    finally:
-        dist.stop()
+    # Rank 0 alone writes the run folder, so it alone holds the folder's lock: the other ranks are
+    # this same run, and a second run's rank 0 is refused.
+    with folder_lock(config.out) if dist.is_main else contextlib.nullcontext():
+        dist.start(device)
+        try:
+            configure(device)
+            run = set_up(config, request, source_factory, dist, device)
+            dist.barrier()  # every rank has read the folder before rank 0 writes into it
+            if dist.is_main:
+                write_run_header(run)
+            return _train_loop(run, on_progress)
+        finally:
+            dist.stop()
 
 
 def _train_loop(run: Run, on_progress: Callable[[int, int], None] | None) -> RunResult:
