@@ -56,6 +56,12 @@ COLUMN_HELP = (
 )
 
 
+TEMPORAL_HELP = (
+    "Fit the temporal law per run on checkpoints up to this share of training and predict the final "
+    "loss (0: skip)."
+)
+
+
 def parse_columns(specs: list[str]) -> dict[str, str]:
     """`["n=Model Size", "loss=loss"]` -> `{"n": "Model Size", "loss": "loss"}`."""
     columns = {}
@@ -76,8 +82,19 @@ def law_command(
     breaks: Annotated[
         str | None, typer.Option("--breaks", help="bnsl only: number of breaks (0-3) or 'auto' (default).")
     ] = None,
+    decay: Annotated[
+        str | None,
+        typer.Option(
+            "--decay",
+            help="lr-annealing only: the momentum decay factor lam, fixed (default 0.999, as the paper), "
+            "or 'fit' to fit it.",
+        ),
+    ] = None,
     bootstrap: Annotated[
-        int, typer.Option("--bootstrap", help="Bootstrap resamples for confidence intervals.")
+        int,
+        typer.Option(
+            "--bootstrap", help="Bootstrap resamples for confidence intervals and prediction bands."
+        ),
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
 ) -> None:
@@ -88,13 +105,16 @@ def law_command(
     from curriscale.fit.api import fit_law
     from curriscale.fit.data import load_table
 
-    if breaks is not None and breaks != "auto":
-        if not breaks.isdigit():
-            raise CurriscaleError(f"--breaks {breaks!r}: expected a number of breaks or 'auto'")
-        breaks = int(breaks)
     table = load_table(data)
     fit = fit_law(
-        law.value, table, parse_columns(col), breaks=breaks, bootstrap=bootstrap, seed=seed, source=str(data)
+        law.value,
+        table,
+        parse_columns(col),
+        breaks=_breaks_option(breaks),
+        decay=_decay_option(decay),
+        bootstrap=bootstrap,
+        seed=seed,
+        source=str(data),
     )
     fit.save(out)
     params = ", ".join(f"{name}={value:.4g}" for name, value in fit.params.items())
@@ -102,9 +122,34 @@ def law_command(
     console.info(
         f"{law.value}: {params}; fit error {fit.metrics['fit_error']:.2%}"
         + (f", held-out error {heldout:.2%}" if heldout is not None else "")
-        + ("" if fit.metrics["converged"] else " [NOT CONVERGED]")
     )
+    if "break_selection" in fit.metrics:
+        console.info(f"breaks: {fit.metrics['break_selection']['reason']}")
+    if fit.metrics["degenerate"]:
+        console.warning(
+            f"degenerate fit: {fit.metrics['degenerate_reason']}; the law does not describe these data, "
+            "do not read its parameters"
+        )
     console.info(f"wrote {out}")
+
+
+def _breaks_option(value: str | None) -> int | str | None:
+    """`--breaks`: a break count, 'auto' or unset."""
+    if value is None or value == "auto":
+        return value
+    if not value.isdigit():
+        raise CurriscaleError(f"--breaks {value!r}: expected a number of breaks or 'auto'")
+    return int(value)
+
+
+def _decay_option(value: str | None) -> float | str | None:
+    """`--decay`: a decay factor, 'fit' or unset."""
+    if value is None or value == "fit":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise CurriscaleError(f"--decay {value!r}: expected a decay factor such as 0.999, or 'fit'") from None
 
 
 @fit_app.command("predict")
@@ -123,6 +168,9 @@ def predict_command(
 ) -> None:
     """Apply a fitted law to new rows and write them with a `loss_pred` column.
 
+    A fit made with --bootstrap also gives each row its band, `loss_lo` and `loss_hi` (the
+    resamples' predictions at the fit's confidence), so an extrapolation says how sure it is.
+
     Example: curriscale fit predict fit.json sizes.csv --out pred.csv
     """
     import pyarrow as pa
@@ -132,9 +180,24 @@ def predict_command(
 
     fit = FitResult.load(fit_path)
     table = load_table(data)
-    pred = fit.predict(table, parse_columns(col), source=str(data))
-    write_table(table.append_column("loss_pred", pa.array(pred, type=pa.float64())), out)
-    console.info(f"wrote {out} ({len(pred)} rows)")
+    columns = parse_columns(col)
+    pred = fit.predict(table, columns, source=str(data))
+    table = table.append_column("loss_pred", pa.array(pred, type=pa.float64()))
+    if fit.draws:
+        low, high = fit.predict_interval(table, columns, source=str(data))
+        table = table.append_column("loss_lo", pa.array(low, type=pa.float64()))
+        table = table.append_column("loss_hi", pa.array(high, type=pa.float64()))
+        band = (
+            f"; loss_lo/loss_hi: {fit.metrics.get('confidence', 0.95):.0%} band of {len(fit.draws)} resamples"
+        )
+    else:
+        band = "; no band (the fit has no bootstrap: refit with --bootstrap N)"
+    if fit.metrics.get("degenerate"):
+        console.warning(
+            f"the fit is degenerate ({fit.metrics['degenerate_reason']}): predictions are not a law's"
+        )
+    write_table(table, out)
+    console.info(f"wrote {out} ({len(pred)} rows{band})")
 
 
 @fit_app.command("grid")
@@ -153,8 +216,9 @@ def grid_command(
     annealing: Annotated[
         bool, typer.Option("--annealing/--no-annealing", help="Fit the LR-annealing law per cell (slow).")
     ] = True,
+    temporal_fraction: Annotated[float, typer.Option("--temporal-fraction", help=TEMPORAL_HELP)] = 0.5,
 ) -> None:
-    """Fit a training grid: scaling laws per curriculum, comparisons, critical points.
+    """Fit a training grid: scaling laws per curriculum, comparisons, critical points, temporal law.
 
     Also reachable as `curriscale fit RUNS --out FITS`.
 
@@ -164,7 +228,15 @@ def grid_command(
     from curriscale.fit.grid_fit import fit_grid
     from curriscale.fit.report import summarise
 
-    documents = fit_grid(runs, out, bootstrap=bootstrap, seed=seed, baseline=baseline, annealing=annealing)
+    documents = fit_grid(
+        runs,
+        out,
+        bootstrap=bootstrap,
+        seed=seed,
+        baseline=baseline,
+        annealing=annealing,
+        temporal_fraction=temporal_fraction or None,
+    )
     console.info(summarise(documents["comparison"]))
     console.info(f"wrote {out}/fits.json, comparison.json, critical_points.json")
 

@@ -5,10 +5,15 @@
 S1(s) = sum_{i<=s} eta_i is the forward area, the area under the learning-rate curve so far: the
 power-law part, as in an ordinary data scaling law with "steps" measured in learning rate. S2 is
 the annealing area with momentum: m_i = lam m_{i-1} + (eta_{i-1} - eta_i), S2(s) = sum_{i<=s} m_i,
-so a drop in learning rate keeps lowering the loss for ~1/(1-lam) steps after it happens (the paper
-uses lam around 0.999). Warmup (the steps up to the schedule's first peak) counts in S1 but not in
+so a drop in learning rate keeps lowering the loss for ~1/(1-lam) steps after it happens. Warmup (the steps up to the schedule's first peak) counts in S1 but not in
 S2, as the paper's fits start after warmup; a later rise in learning rate (re-warmup) gives a
 negative m, i.e. a loss increase, as in the paper's re-warmup analysis.
+
+The decay factor lam is fixed at 0.999 by default, as the paper does (Tissue et al. report the fit
+is insensitive to it between 0.99 and 0.999). Fitted freely on one schedule's curve, lam trades off
+against C and often runs to a bound (lam = 0: no memory), which fits that curve and mispredicts
+every other schedule; `AnnealingLaw(lam=None)` fits it anyway. The fit's `params` always list
+`lam`, fixed or fitted (the fit JSON contract).
 
 Data: one row per optimiser step with `step`, `lr` and `loss` (empty where not evaluated), and an
 optional `run` label, so several curves (different schedules) share one set of parameters. That
@@ -37,6 +42,7 @@ from curriscale.fit.power import (
     irreducible_bounds,
 )
 
+DEFAULT_DECAY = 0.999
 LAMBDA_GRID = (0.9, 0.99, 0.999)
 LOG1M_LAMBDA_BOUNDS = (np.log(1e-5), 0.0)
 
@@ -71,9 +77,28 @@ class AnnealingLaw(Law):
     roles = ("step", "lr")
     optional_roles = ("run",)
     extrapolation_role = "step"
+    # Fit files written before lam could be fixed fitted it.
+    legacy_options = {"lam": None}
+
+    def __init__(self, lam: float | None = DEFAULT_DECAY):
+        """Args: lam: the fixed decay factor, or None to fit it."""
+        if lam is not None and not 0.0 <= lam < 1.0:
+            raise CurriscaleError(f"lr-annealing law: the decay factor must be in [0, 1), got {lam}")
+        self.lam = None if lam is None else float(lam)
+
+    def options(self):
+        return {"lam": self.lam}
 
     def spec(self):
-        return [("L0", LOG), ("A", LOG), ("C", LOG), ("alpha", RAW), ("lam", LOG1M)]
+        spec = [("L0", LOG), ("A", LOG), ("C", LOG), ("alpha", RAW)]
+        return spec if self.lam is not None else [*spec, ("lam", LOG1M)]
+
+    def public_names(self):
+        return ["L0", "A", "C", "alpha", "lam"]
+
+    def to_params(self, theta):
+        params = super().to_params(theta)
+        return params if self.lam is None else {**params, "lam": self.lam}
 
     def prepare(self, inputs):
         step, lr = inputs["step"], inputs["lr"]
@@ -105,21 +130,15 @@ class AnnealingLaw(Law):
         return Curves(runs, forward, drops)
 
     def evaluate(self, theta, design):
-        log_l0, log_a, log_c, alpha, log1m_lam = theta
-        lam = 1.0 - np.exp(log1m_lam)
+        log_l0, log_a, log_c, alpha = theta[:4]
+        lam = self.lam if self.lam is not None else 1.0 - np.exp(theta[4])
         area, darea = self._areas(design, lam)
         power = np.exp(log_a - alpha * np.log(design.forward))
         l0, c = np.exp(log_l0), np.exp(log_c)
-        jac = np.column_stack(
-            [
-                np.full_like(power, l0),
-                power,
-                -c * area,
-                -np.log(design.forward) * power,
-                c * (1.0 - lam) * darea,
-            ]
-        )
-        return l0 + power - c * area, jac
+        columns = [np.full_like(power, l0), power, -c * area, -np.log(design.forward) * power]
+        if self.lam is None:
+            columns.append(c * (1.0 - lam) * darea)
+        return l0 + power - c * area, np.column_stack(columns)
 
     def _areas(self, design: Curves, lam: float) -> tuple[np.ndarray, np.ndarray]:
         """S2 and dS2/dlam per row, in input order."""
@@ -129,29 +148,23 @@ class AnnealingLaw(Law):
         return area, darea
 
     def bounds(self, design, loss):
-        return [
-            irreducible_bounds(loss),
-            LOG_SCALE_BOUNDS,
-            LOG_SCALE_BOUNDS,
-            EXPONENT_BOUNDS,
-            LOG1M_LAMBDA_BOUNDS,
-        ]
+        bounds = [irreducible_bounds(loss), LOG_SCALE_BOUNDS, LOG_SCALE_BOUNDS, EXPONENT_BOUNDS]
+        return bounds if self.lam is not None else [*bounds, LOG1M_LAMBDA_BOUNDS]
 
     def initial_grid(self, design, loss):
         fitted = np.isfinite(loss)
         log_forward, observed = np.log(design.forward[fitted]), loss[fitted]
         floor = 1e-12 * np.mean(observed)
         starts = []
-        for lam in LAMBDA_GRID:
+        for lam in LAMBDA_GRID if self.lam is None else (self.lam,):
             area = self._areas(design, lam)[0][fitted]
             for fraction, alpha in itertools.product(E_FRACTIONS, EXPONENT_GRID):
                 l0 = fraction * np.min(observed)
                 # Given L0, alpha and lam the law is linear in (A, C).
                 basis = np.column_stack([np.exp(-alpha * log_forward), -area])
                 (a, c), *_ = np.linalg.lstsq(basis, observed - l0, rcond=None)
-                starts.append(
-                    [np.log(l0), np.log(max(a, floor)), np.log(max(c, floor)), alpha, np.log1p(-lam)]
-                )
+                start = [np.log(l0), np.log(max(a, floor)), np.log(max(c, floor)), alpha]
+                starts.append(start if self.lam is not None else [*start, np.log1p(-lam)])
         return np.array(starts)
 
 

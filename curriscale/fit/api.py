@@ -4,10 +4,10 @@ One call does what a careful analyst would do by hand:
 1. fit the law on all observed points (multi-start L-BFGS-B, convergence checked);
 2. refit with the largest values of the law's extrapolation input held out (largest model, latest
    step) and report the error there: the number that says whether the law extrapolates;
-3. optionally bootstrap the fit for parameter intervals;
-4. for BNSL with `breaks="auto"`, add breaks one at a time (0..3) while each one lowers the BIC
-   by more than `BIC_MARGIN` (6: "strong evidence" on the Kass-Raftery scale), so noise is not
-   mistaken for a critical point.
+3. optionally bootstrap the fit for parameter intervals (and keep the draws for prediction bands);
+4. for BNSL with `breaks="auto"`, choose the break count by how well each count extrapolates
+   (`curriscale.fit.breaks`), so noise is not mistaken for a critical point;
+5. judge the fit (`curriscale.fit.diagnostics`): `metrics.degenerate` and its reason.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ import numpy as np
 
 from curriscale.errors import CurriscaleError
 from curriscale.fit.bootstrap import bootstrap_intervals
+from curriscale.fit.breaks import select_break_count
 from curriscale.fit.data import resolve_columns, role_arrays
+from curriscale.fit.diagnostics import degeneracy
 from curriscale.fit.fitting import HUBER_DELTA, Optimum, fit_theta
 from curriscale.fit.laws import Law, get_law
 from curriscale.fit.result import FitResult
-
-MAX_AUTO_BREAKS = 3
-BIC_MARGIN = 6.0
 
 
 def fit_law(
@@ -34,6 +33,7 @@ def fit_law(
     columns: Mapping[str, str] | None = None,
     *,
     breaks: int | str | None = None,
+    decay: float | str | None = None,
     bootstrap: int = 0,
     seed: int = 0,
     confidence: float = 0.95,
@@ -49,7 +49,9 @@ def fit_law(
         data: dict of arrays, pyarrow Table or pandas DataFrame.
         columns: role -> column name (roles: power/bnsl `x, loss`; chinchilla `n, d, loss`;
             lr-annealing `step, lr, loss` and optional `run`; temporal `step, position, loss`).
-        breaks: BNSL break count, or `"auto"` (default for bnsl) to select 0-3 by BIC.
+        breaks: BNSL break count, or `"auto"` (default for bnsl) to choose 0-3 by extrapolation.
+        decay: LR-annealing decay factor lam: a number fixes it (default 0.999, as the paper),
+            `"fit"` fits it.
         bootstrap: number of bootstrap resamples for confidence intervals (0 = none).
         seed: seed for the bootstrap.
         confidence: bootstrap interval coverage.
@@ -60,18 +62,16 @@ def fit_law(
 
     Returns:
         The fit; `metrics` holds `fit_error` and `heldout_error` (mean relative error),
-        `converged`, `n_starts`, `n_agree`, `best_objective`, `bic` and, for bnsl with
-        breaks="auto", `bic_by_breaks`.
+        `converged`, `n_starts`, `n_agree`, `best_objective`, `bic`, `degenerate` and
+        `degenerate_reason` and, for bnsl with breaks="auto", `break_selection`.
 
     Example:
         >>> fit = fit_law("power", {"x": sizes, "loss": losses}, bootstrap=200)
         >>> fit.params["alpha"], fit.ci["alpha"]
     """
-    if law_name != "bnsl" and breaks is not None:
-        raise CurriscaleError(f"--breaks applies to the bnsl law only, not '{law_name}'")
-    auto = law_name == "bnsl" and (breaks is None or breaks == "auto")
-    options = {"breaks": 0 if auto else int(breaks)} if law_name == "bnsl" else {}
-    law = get_law(law_name, **options)
+    options = _law_options(law_name, breaks, decay)
+    auto = law_name == "bnsl" and options["breaks"] == "auto"
+    law = get_law(law_name, **(options | {"breaks": 0} if auto else options))
 
     resolved = resolve_columns(law, data, columns, source, need_loss=True)
     inputs = role_arrays(law, data, resolved, source)
@@ -80,17 +80,19 @@ def fit_law(
     if np.any(loss[observed] <= 0):
         raise CurriscaleError(f"{source}: column '{resolved['loss']}' (role 'loss') must be positive")
 
-    design, optimum, metrics = _fit_all(law, inputs, loss, observed, n_starts, delta, source)
+    selection = None
     if auto:
-        law, design, optimum, metrics = _select_breaks(
-            law, design, optimum, metrics, inputs, loss, observed, n_starts, delta, source
-        )
+        count, selection = select_break_count(inputs, loss, observed, n_starts, delta)
+        law = get_law("bnsl", breaks=count)
+    design, optimum, metrics = _fit_all(law, inputs, loss, observed, n_starts, delta, source)
+    if selection is not None:
+        metrics["break_selection"] = selection
     metrics.update(_heldout_metrics(law, design, inputs, loss, observed, heldout_fraction, n_starts, delta))
 
     params = law.to_params(optimum.theta)
-    ci = {}
+    ci, draws = {}, []
     if bootstrap > 0:
-        ci, _, not_converged = bootstrap_intervals(
+        ci, draws, not_converged = bootstrap_intervals(
             law, design, loss, observed, optimum.theta, bootstrap, seed, confidence, delta
         )
         metrics.update(
@@ -104,7 +106,21 @@ def fit_law(
         breaks=law.breaks(params),
         columns=resolved,
         options=law.options(),
+        draws=np.asarray(draws).tolist(),
     )
+
+
+def _law_options(law_name: str, breaks: int | str | None, decay: float | str | None) -> dict[str, Any]:
+    """The law's constructor options from `fit_law`'s arguments, refusing those of other laws."""
+    if law_name != "bnsl" and breaks is not None:
+        raise CurriscaleError(f"--breaks applies to the bnsl law only, not '{law_name}'")
+    if law_name != "lr-annealing" and decay is not None:
+        raise CurriscaleError(f"--decay applies to the lr-annealing law only, not '{law_name}'")
+    if law_name == "bnsl":
+        return {"breaks": "auto" if breaks in (None, "auto") else int(breaks)}
+    if law_name == "lr-annealing" and decay is not None:
+        return {"lam": None if decay == "fit" else float(decay)}
+    return {}
 
 
 def _fit_all(
@@ -128,10 +144,13 @@ def _fit_all(
     optimum = fit_theta(law, design, loss, observed.astype(float), n_starts, delta)
     pred, _ = law.evaluate(optimum.theta, design)
     log_residual = np.log(np.maximum(pred[observed], 1e-300)) - np.log(loss[observed])
+    fit_error = _relative_error(pred, loss, observed)
+    bounds = law.bounds(design, np.where(observed, loss, np.nan))
+    reason = degeneracy(law, optimum.theta, bounds, fit_error, optimum.converged)
     metrics: dict[str, Any] = {
-        "fit_error": _relative_error(pred, loss, observed),
+        "fit_error": fit_error,
         "rmse_log": float(np.sqrt(np.mean(log_residual**2))),
-        # Gaussian-likelihood BIC on log residuals: used to choose the BNSL break count.
+        # Gaussian-likelihood BIC on log residuals (to compare fits; not how BNSL breaks are chosen).
         "bic": float(n * np.log(np.mean(log_residual**2) + 1e-300) + n_params * np.log(n)),
         "converged": optimum.converged,
         "n_starts": optimum.n_starts,
@@ -140,36 +159,10 @@ def _fit_all(
         "grad_norm": optimum.grad_norm,
         "n_points": n,
         "huber_delta": delta,
+        "degenerate": reason is not None,
+        "degenerate_reason": reason,
     }
     return design, optimum, metrics
-
-
-def _select_breaks(
-    law: Law,
-    design: Any,
-    optimum: Optimum,
-    metrics: dict[str, Any],
-    inputs: dict[str, np.ndarray],
-    loss: np.ndarray,
-    observed: np.ndarray,
-    n_starts: int,
-    delta: float,
-    source: str,
-) -> tuple[Law, Any, Optimum, dict[str, Any]]:
-    """Add BNSL breaks to the 0-break fit while each lowers the BIC by more than `BIC_MARGIN`."""
-    best = (law, design, optimum, metrics)
-    bic_by_breaks = {"0": metrics["bic"]}
-    for k in range(1, MAX_AUTO_BREAKS + 1):
-        if observed.sum() <= 3 + 3 * k:
-            break
-        candidate = get_law("bnsl", breaks=k)
-        fit = (candidate, *_fit_all(candidate, inputs, loss, observed, n_starts, delta, source))
-        bic_by_breaks[str(k)] = fit[3]["bic"]
-        if fit[3]["bic"] > best[3]["bic"] - BIC_MARGIN:
-            break
-        best = fit
-    best[3]["bic_by_breaks"] = bic_by_breaks
-    return best
 
 
 def _heldout_metrics(

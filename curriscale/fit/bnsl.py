@@ -24,7 +24,9 @@ from curriscale.errors import CurriscaleError
 from curriscale.fit.laws import LOG, RAW, Law
 from curriscale.fit.power import E_FRACTIONS, LOG_SCALE_BOUNDS, irreducible_bounds
 
-SLOPE_BOUNDS = (-5.0, 5.0)
+# Wide enough for the sharp transitions of "emergent" tasks (log-log slope changes of 5-10).
+SLOPE_BOUNDS = (-20.0, 20.0)
+MAX_LOG_EXCESS = 300.0
 # Break sharpness f, as a fraction of the observed log-x range, tried in the starting grid.
 SHARPNESS_FRACTIONS = (0.03, 0.15)
 # Candidate break positions per break count (interior quantiles of log x).
@@ -60,7 +62,8 @@ class BrokenPowerLaw(Law):
         z = (log_x - log_d) / f
         softplus, sigmoid = np.logaddexp(0.0, z), expit(z)
         t = log_b - c0 * log_x[:, 0] - (c * f * softplus).sum(axis=1)
-        excess = np.exp(t)
+        # Steep slopes extrapolated far, or wild trial steps of the optimiser, would overflow.
+        excess = np.exp(np.minimum(t, MAX_LOG_EXCESS))
         a = np.exp(log_a)
         per_break = np.stack([-f * softplus, c * sigmoid, -c * f * (softplus - sigmoid * z)], axis=2).reshape(
             len(t), -1

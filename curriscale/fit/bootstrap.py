@@ -4,7 +4,8 @@ Each resample draws the observed points with replacement (as multinomial counts 
 so the design is never copied) and refits from the full-data optimum with one L-BFGS-B run: the
 optimum of a resample lies near the full-data one, and restarting the whole grid per resample
 would multiply the cost by the number of starts for no gain. Intervals are percentile intervals of
-the public parameters.
+the fitted public parameters (a parameter the law holds fixed has none); the draws themselves are
+returned too, for prediction bands.
 """
 
 from __future__ import annotations
@@ -42,12 +43,13 @@ def bootstrap_intervals(
         delta: Huber threshold on the log residual.
 
     Returns:
-        `{param: [low, high]}`, the (resamples, params) array of public parameter draws, and the
-        number of refits that did not converge (kept: dropping them would bias the intervals).
+        `{param: [low, high]}` per fitted parameter, the (resamples, params) array of draws of every
+        public parameter (`law.public_names()` order, fixed ones included), and the number of
+        refits that did not converge (kept: dropping them would bias the intervals).
     """
     rng = np.random.default_rng(seed)
     rows = np.flatnonzero(observed)
-    names = law.param_names()
+    names = law.public_names()
     draws = np.empty((n_resamples, len(names)))
     not_converged = 0
     bounds = law.bounds(design, np.where(observed, loss, np.nan))
@@ -59,5 +61,8 @@ def bootstrap_intervals(
         draws[b] = list(law.to_params(optimum.theta).values())
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(draws, [tail, 1.0 - tail], axis=0)
-    ci = {name: [float(lo), float(hi)] for name, lo, hi in zip(names, low, high, strict=True)}
+    fitted = set(law.param_names())
+    ci = {
+        name: [float(lo), float(hi)] for name, lo, hi in zip(names, low, high, strict=True) if name in fitted
+    }
     return ci, draws, not_converged

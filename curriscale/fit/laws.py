@@ -46,6 +46,8 @@ class Law:
     roles: ClassVar[tuple[str, ...]]
     optional_roles: ClassVar[tuple[str, ...]] = ()
     extrapolation_role: ClassVar[str]
+    # Options implied by a fit file that predates them (see `FitResult.from_dict`).
+    legacy_options: ClassVar[dict[str, Any]] = {}
 
     def spec(self) -> list[tuple[str, str]]:
         """Public parameter names with their internal transform (`RAW`, `LOG` or `LOG1M`)."""
@@ -90,7 +92,12 @@ class Law:
     # Conversions between the optimiser's theta and the formula's named parameters.
 
     def param_names(self) -> list[str]:
+        """Names of the fitted parameters, in theta's order."""
         return [name for name, _ in self.spec()]
+
+    def public_names(self) -> list[str]:
+        """Names in `FitResult.params`: the fitted ones plus any the law holds fixed."""
+        return self.param_names()
 
     def to_params(self, theta: np.ndarray) -> dict[str, float]:
         """Named public parameters from an internal vector."""

@@ -3,7 +3,8 @@
 JSON layout (see DESIGN.md): `law`, `params` (the formula's symbols), `ci` (bootstrap percentile
 intervals per parameter), `metrics` (fit error, held-out error, convergence), `breaks` (critical
 points), `columns` (role -> column used for the fit), plus `options`, the law's non-fitted constants
-(break count, reference step) that predicting needs.
+(break count, reference step, fixed decay) that predicting needs, and `draws`, the bootstrap
+resamples' parameters, from which `predict_interval` gives a band per predicted row.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class FitResult:
         breaks: critical points (BNSL break locations), ascending.
         columns: role -> column name the fit read.
         options: law constants needed to predict (e.g. `{"breaks": 2}`).
+        draws: one row of parameters per bootstrap resample, in `params` order (empty without
+            bootstrap).
     """
 
     law: str
@@ -46,6 +49,7 @@ class FitResult:
     breaks: list[float] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    draws: list[list[float]] = field(default_factory=list)
 
     def predict(
         self, data: Any, columns: Mapping[str, str] | None = None, source: str = "data"
@@ -57,6 +61,36 @@ class FitResult:
             columns: role -> column; defaults to the columns the fit used.
             source: how to name the data in error messages.
         """
+        law, design = self._design(data, columns, source)
+        return law.evaluate(law.from_params(self.params), design)[0]
+
+    def predict_interval(
+        self, data: Any, columns: Mapping[str, str] | None = None, source: str = "data"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row band of the bootstrap resamples' predictions, at the fit's confidence.
+
+        Every resample's parameters predict every row and the band is taken per row, so the
+        parameters' correlated errors are carried (per-parameter intervals would lose them).
+        Arguments as for `predict`.
+
+        Raises:
+            CurriscaleError: the fit was made without bootstrap (it has no draws).
+        """
+        if not self.draws:
+            raise CurriscaleError(
+                f"this {self.law} fit has no bootstrap draws: refit with --bootstrap N to get intervals"
+            )
+        law, design = self._design(data, columns, source)
+        names = list(self.params)
+        curves = [
+            law.evaluate(law.from_params(dict(zip(names, row, strict=True))), design)[0] for row in self.draws
+        ]
+        tail = (1.0 - self.metrics.get("confidence", 0.95)) / 2.0
+        low, high = np.quantile(curves, [tail, 1.0 - tail], axis=0)
+        return low, high
+
+    def _design(self, data: Any, columns: Mapping[str, str] | None, source: str) -> tuple[Any, Any]:
+        """The law and its prepared design for `data`, columns resolved as `predict` documents."""
         law = get_law(self.law, **self.options)
         available = set(column_names(data))
         # Reuse the fit's column names where data has them, else columns named as the roles; an
@@ -69,9 +103,7 @@ class FitResult:
                 mapping[role] = name  # neither exists: the error will name the fit's column
         mapping.update(columns or {})
         resolved = resolve_columns(law, data, mapping, source, need_loss=False)
-        inputs = role_arrays(law, data, resolved, source)
-        pred, _ = law.evaluate(law.from_params(self.params), law.prepare(inputs))
-        return pred
+        return law, law.prepare(role_arrays(law, data, resolved, source))
 
     def to_dict(self) -> dict[str, Any]:
         """The fit as a JSON-ready dict."""
@@ -82,10 +114,11 @@ class FitResult:
         """Rebuild a fit from `to_dict()` output."""
         if not isinstance(obj, Mapping) or "law" not in obj or "params" not in obj:
             raise CurriscaleError(f"{source}: not a curriscale fit (needs 'law' and 'params')")
-        fields = ("ci", "metrics", "breaks", "columns", "options")
+        fields = ("ci", "metrics", "breaks", "columns", "draws")
         fit = cls(law=obj["law"], params=dict(obj["params"]), **{k: obj[k] for k in fields if k in obj})
+        fit.options = {**get_law(fit.law).legacy_options, **obj.get("options", {})}
         # JSON files are written key-sorted; restore the formula's parameter order.
-        order = get_law(fit.law, **fit.options).param_names()
+        order = get_law(fit.law, **fit.options).public_names()
         if set(order) == set(fit.params):
             fit.params = {name: fit.params[name] for name in order}
         return fit

@@ -12,6 +12,7 @@ from scipy.optimize import check_grad
 
 from curriscale.errors import CurriscaleError
 from curriscale.fit.api import fit_law, heldout_mask
+from curriscale.fit.breaks import break_budget, validation_cuts
 from curriscale.fit.fitting import objective
 from curriscale.fit.laws import get_law
 
@@ -72,9 +73,39 @@ def test_bnsl_auto_finds_one_break_in_broken_data_and_none_in_a_plain_power_law(
     broken = fit_law("bnsl", {"x": x, "loss": noisy(bnsl_curve(x, 0.5, 10.0, 0.05, 0.4, 1e6, 0.3), seed=2)})
     assert len(broken.breaks) == 1 and 1e6 / 1.5 < broken.breaks[0] < 1e6 * 1.5
     assert broken.options == {"breaks": 1}
-    assert broken.metrics["bic_by_breaks"]["1"] < broken.metrics["bic_by_breaks"]["0"] - 6
+    selection = broken.metrics["break_selection"]
+    assert selection["budget"] == 3 and len(selection["cuts"]) == 4
+    assert selection["scores"]["1"] < 0.5 * selection["scores"]["0"]
+    assert selection["reason"].startswith("1 break(s): median extrapolation error")
     plain = fit_law("bnsl", {"x": x, "loss": noisy(1.7 + 400 * x**-0.3, seed=2)}, breaks="auto")
     assert plain.breaks == [] and within(plain.params["c0"], 0.3, 0.05)
+    assert "2+ breaks not tried" in plain.metrics["break_selection"]["reason"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bnsl_auto_keeps_one_break_on_fourteen_noisy_points(seed):
+    """Few points, one visible break: the extrapolation score and the parameter budget keep one."""
+    rng = np.random.default_rng(seed)
+    x = np.exp(np.linspace(np.log(100.0), np.log(100.0) + rng.uniform(1.5, 4.0), 14))
+    d1 = float(np.exp(np.quantile(np.log(x), rng.uniform(0.45, 0.75))))
+    truth = {"a": 0.2, "b": 3.0 * 100.0**0.05, "c0": 0.05, "c1": rng.uniform(0.5, 1.5), "d1": d1, "f1": 0.3}
+    fit = fit_law(
+        "bnsl", {"x": x, "loss": noisy(bnsl_curve(x, **truth), seed, sigma=0.01)}, heldout_fraction=0
+    )
+    assert fit.breaks and len(fit.breaks) == 1 and d1 / 2 < fit.breaks[0] < d1 * 2
+    assert fit.metrics["break_selection"]["budget"] == 1
+    assert (
+        "2+ breaks exceed the budget of 2 points per parameter (14 points)"
+        in fit.metrics["break_selection"]["reason"]
+    )
+
+
+def test_break_budget_and_validation_cuts():
+    assert [break_budget(n) for n in (7, 11, 12, 14, 17, 18, 24, 100)] == [0, 0, 1, 1, 1, 2, 3, 3]
+    x = np.arange(1.0, 15.0)
+    assert validation_cuts(x).tolist() == [11.0, 12.0, 13.0, 14.0]  # the last quarter (4 of 14)
+    assert validation_cuts(np.arange(1.0, 41.0)).tolist() == [31.0, 34.0, 37.0, 40.0]  # at most 4, spread
+    assert validation_cuts(np.arange(1.0, 7.0)).tolist() == [4.0, 5.0, 6.0]  # at least 3
 
 
 def test_huber_loss_shrugs_off_outliers():

@@ -11,9 +11,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from curriscale.errors import CurriscaleError
+from curriscale.fit.api import fit_law
 from curriscale.fit.result import FitResult
 
 
@@ -59,9 +61,13 @@ def test_fit_law_then_predict_round_trip(tmp_path):
     )
     assert result.exit_code == 0, result.output
     pred = pq.read_table(tmp_path / "pred.parquet")
-    assert pred.column_names == ["Model Size", "tokens", "note", "loss_pred"]
+    # The fit was bootstrapped: every predicted row gets its band.
+    assert pred.column_names == ["Model Size", "tokens", "note", "loss_pred", "loss_lo", "loss_hi"]
     assert pred.column("note").to_pylist() == ["a", "b"]
     assert np.allclose(pred.column("loss_pred").to_numpy(), chinchilla(new_n, new_d), rtol=0.01)
+    low, mid, high = (pred.column(c).to_numpy() for c in ("loss_lo", "loss_pred", "loss_hi"))
+    assert np.all(low < high) and np.all(low <= mid * 1.001) and np.all(mid <= high * 1.001)
+    assert np.all(high - low < 0.05 * mid)
     assert np.allclose(
         FitResult.load(tmp_path / "fit.json").predict({"n": new_n, "d": new_d}),
         pred.column("loss_pred").to_numpy(),
@@ -89,6 +95,48 @@ def test_annealing_csv_with_empty_loss_cells(tmp_path):
     assert result.exit_code == 0, result.output
     pred = pacsv.read_csv(tmp_path / "pred.csv").column("loss_pred").to_numpy()
     assert len(pred) == 1000 and np.mean(np.abs(pred - loss) / loss) < 0.005
+
+
+def test_predict_interval_widens_with_extrapolation_and_needs_a_bootstrap():
+    x = np.logspace(4, 7, 12)
+    data = {"x": x, "loss": (1.7 + 400 * x**-0.3) * np.exp(np.random.default_rng(1).normal(0, 0.01, 12))}
+    fit = FitResult.from_json(fit_law("power", data, bootstrap=40, seed=0).to_json())
+    assert len(fit.draws) == 40 and len(fit.draws[0]) == 3
+    far = np.array([1e7, 1e9, 1e11])
+    low, high = fit.predict_interval({"x": far})
+    assert np.all(low <= fit.predict({"x": far})) and np.all(fit.predict({"x": far}) <= high)
+    assert np.all(np.diff(high - low) > 0)  # further out, less sure
+    with pytest.raises(CurriscaleError, match="refit with --bootstrap N"):
+        fit_law("power", data).predict_interval({"x": far})
+
+
+def test_degenerate_fit_is_flagged_in_fit_json_and_warned(tmp_path):
+    # Loss rising with size: no decreasing power law describes it.
+    x = np.logspace(4, 9, 10)
+    pacsv.write_csv(pa.table({"x": x, "loss": 2.0 + 0.1 * np.log10(x)}), tmp_path / "rising.csv")
+    result = invoke("law", "power", str(tmp_path / "rising.csv"), "--out", str(tmp_path / "fit.json"))
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "fit.json").read_text())["metrics"]
+    assert metrics["degenerate"] is True and "fit error" in metrics["degenerate_reason"]
+    assert "degenerate fit: " + metrics["degenerate_reason"] in " ".join(result.output.split())
+
+
+def test_decay_option_fixes_or_fits_lam(tmp_path):
+    steps = np.arange(1, 601)
+    lr = np.where(steps < 400, 1e-3, 1e-3 * (1 - (steps - 400) / 210))
+    loss = 2.0 + 1.5 * np.cumsum(lr) ** -0.5
+    pacsv.write_csv(pa.table({"step": steps, "lr": lr, "loss": loss}), tmp_path / "curve.csv")
+    for option, check in (("0.99", lambda lam: lam == 0.99), ("fit", lambda lam: 0.0 <= lam < 1.0)):
+        out = tmp_path / f"fit-{option}.json"
+        result = invoke(
+            "law", "lr-annealing", str(tmp_path / "curve.csv"), "--decay", option, "--out", str(out)
+        )
+        assert result.exit_code == 0, result.output
+        fit = FitResult.load(out)
+        assert list(fit.params) == ["L0", "A", "C", "alpha", "lam"] and check(fit.params["lam"])
+        assert fit.options == {"lam": None if option == "fit" else 0.99}
+    result = invoke("law", "lr-annealing", str(tmp_path / "curve.csv"), "--decay", "slow", "--out", str(out))
+    assert isinstance(result.exception, CurriscaleError) and "--decay 'slow'" in str(result.exception)
 
 
 def test_bad_column_is_a_one_line_error_with_exit_code_2(tmp_path):

@@ -14,6 +14,7 @@ import pytest
 from curriscale.errors import CurriscaleError
 from curriscale.fit.api import fit_law
 from curriscale.fit.laws import get_law
+from curriscale.fit.result import FitResult
 
 STEPS = np.arange(1, 3001)
 TRUTH = {"L0": 2.0, "A": 1.5, "C": 0.5, "alpha": 0.5, "lam": 0.999}
@@ -84,6 +85,23 @@ def test_annealing_law_shares_parameters_across_runs():
     assert mean_relative_error(pred, truth) < 0.005
     wsd = schedule("wsd")
     assert mean_relative_error(fit.predict({"step": STEPS, "lr": wsd}), true_curve(wsd)) < 0.01
+
+
+def test_annealing_decay_is_fixed_at_the_papers_value_unless_fitted():
+    cosine = schedule("cosine")
+    data = {"step": STEPS, "lr": cosine, "loss": observed(true_curve(cosine), seed=1)}
+    fixed = fit_law("lr-annealing", data)
+    assert fixed.params["lam"] == 0.999 and fixed.options == {"lam": 0.999} and "lam" not in fixed.ci
+    fitted = fit_law("lr-annealing", data, decay="fit")
+    assert fitted.options == {"lam": None} and 0.9 < fitted.params["lam"] < 1.0
+    # A fit file from before lam could be fixed has no option: it fitted lam, and predicts with it.
+    legacy = fitted.to_dict() | {"options": {}}
+    assert FitResult.from_dict(legacy).options == {"lam": None}
+    wsd = schedule("wsd")
+    assert np.allclose(FitResult.from_dict(legacy).predict({"step": STEPS, "lr": wsd}),
+                       fitted.predict({"step": STEPS, "lr": wsd}))  # fmt: skip
+    with pytest.raises(CurriscaleError, match="--decay applies to the lr-annealing law only"):
+        fit_law("power", {"x": np.logspace(4, 9, 10), "loss": np.linspace(3, 2, 10)}, decay=0.99)
 
 
 def test_annealing_law_rejects_gaps_in_steps():
