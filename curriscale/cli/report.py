@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from curriscale.cli import console
+from curriscale.cli.fit import TEMPORAL_HELP
 
 
 def report(
@@ -27,6 +28,7 @@ def report(
     annealing: Annotated[
         bool, typer.Option("--annealing/--no-annealing", help="Fit the LR-annealing law per cell (slow).")
     ] = True,
+    temporal_fraction: Annotated[float, typer.Option("--temporal-fraction", help=TEMPORAL_HELP)] = 0.5,
 ) -> None:
     """Write a self-contained report.html (figures embedded) and summary.md for a training grid.
 
@@ -35,7 +37,14 @@ def report(
     from curriscale.fit.report import write_report
 
     summary = write_report(
-        runs, out, fits=fits, bootstrap=bootstrap, seed=seed, baseline=baseline, annealing=annealing
+        runs,
+        out,
+        fits=fits,
+        bootstrap=bootstrap,
+        seed=seed,
+        baseline=baseline,
+        annealing=annealing,
+        temporal_fraction=temporal_fraction or None,
     )
     console.out.print(summary, highlight=False)
     console.info(f"wrote {out / 'report.html'} and {out / 'summary.md'}")

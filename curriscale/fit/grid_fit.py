@@ -3,17 +3,19 @@
 - `fits.json`: per curriculum and LR schedule, the power law of final eval loss against
   non-embedding parameters, and the same per level (`eval_loss_level_<k>`, `answer_loss_level_<k>`);
   the joint (chinchilla) law when the grid has several token budgets; the LR-annealing law per run
-  whose metrics log the learning rate and training loss over steps. Each fit is fit-laws' Fit JSON
-  plus, for the eval-loss scaling fits, the fitted curve and its bootstrap band (for the plots).
-  Also the grid's sizes and each curriculum's manifest (path and sha256) for the recommender.
+  whose metrics log the learning rate and training loss over steps; the temporal law per run with
+  per-position losses, fitted on the first part of training to predict the final loss
+  (`curriscale.fit.temporal_grid`). Each fit is fit-laws' Fit JSON plus, for the eval-loss
+  scaling fits, the fitted curve and its bootstrap band (for the plots). Also the grid's sizes and
+  each curriculum's manifest (path and sha256) for the recommender.
 - `comparison.json`: curriculum vs static mix (`curriscale.fit.compare`).
 - `critical_points.json`: chance and threshold per accuracy level, critical sizes and threshold
   steps (`curriscale.fit.critical`).
 
 A fit the data cannot support (too few sizes, a law that fails on the data) is recorded with a
-`skipped` reason rather than aborting the other fits. An LR-annealing fit that converged to
-something meaningless is kept but flagged: `metrics.degenerate` with `metrics.degenerate_reason`
-(see `degeneracy`).
+`skipped` reason rather than aborting the other fits. A fit that converged to something
+meaningless is kept but flagged, as `fit law` flags it: `metrics.degenerate` with
+`metrics.degenerate_reason` (`curriscale.fit.diagnostics`).
 
 Paths in fits.json (`runs_dir`, `curricula.<name>.manifest`) are relative to the fits folder, so a
 folder tree copied elsewhere keeps working; readers resolve them against the fits folder
@@ -34,6 +36,7 @@ from curriscale.fit.compare import compare_grid
 from curriscale.fit.critical import critical_sizes, fit_or_skip, level_thresholds, threshold_steps
 from curriscale.fit.laws import get_law
 from curriscale.fit.runs import CHANCE_MARGIN, Grid, load_grid, resolve_manifest
+from curriscale.fit.temporal_grid import TEMPORAL_FRACTION, temporal_fits
 from curriscale.io import atomic_write_json, sha256_file
 
 FORMAT = "curriscale.fits"
@@ -42,10 +45,6 @@ MIN_SIZES_FOR_POWER = 3
 MIN_STEPS_FOR_ANNEALING = 10
 MIN_BUDGETS = 3
 BAND_POINTS = 40
-# An LR-annealing fit whose mean relative error exceeds this does not describe the curve.
-DEGENERATE_FIT_ERROR = 0.03
-# A parameter within this share of its search range from an end is "at its bound".
-BOUND_TOLERANCE = 1e-3
 
 
 def fit_grid(
@@ -55,6 +54,7 @@ def fit_grid(
     seed: int = 0,
     baseline: str | None = None,
     annealing: bool = True,
+    temporal_fraction: float | None = TEMPORAL_FRACTION,
 ) -> dict:
     """Fit a grid and write `fits.json`, `comparison.json` and `critical_points.json` into `out_dir`.
 
@@ -65,6 +65,8 @@ def fit_grid(
         seed: seed of every bootstrap.
         baseline: name of the static-mix curriculum; default: the one with static pacing.
         annealing: fit the LR-annealing law per run (one fit per run: the slow part of big grids).
+        temporal_fraction: share of each run's training whose checkpoints the temporal law is
+            fitted on to predict the final loss; None skips the temporal fits.
 
     Returns:
         `{"fits": ..., "comparison": ..., "critical_points": ...}`, the documents as written
@@ -83,6 +85,7 @@ def fit_grid(
         "scaling": scaling_fits(grid, bootstrap, seed),
         "chinchilla": chinchilla_fits(grid, bootstrap, seed),
         "lr_annealing": annealing_fits(grid, seed) if annealing else [],
+        "temporal": temporal_fits(grid, temporal_fraction) if temporal_fraction else None,
         "skipped_runs": grid.skipped,
     }
     levels = level_thresholds(grid)
@@ -156,9 +159,6 @@ def annealing_fits(grid: Grid, seed: int) -> list[dict]:
         if np.isfinite(data["loss"]).sum() < MIN_STEPS_FOR_ANNEALING * len(cell):
             continue
         fit = fit_or_skip("lr-annealing", data, 0, seed)
-        if "params" in fit:
-            reason = degeneracy(fit, data)
-            fit["metrics"] |= {"degenerate": reason is not None, "degenerate_reason": reason}
         out.append(
             {
                 "curriculum": name,
@@ -169,35 +169,6 @@ def annealing_fits(grid: Grid, seed: int) -> list[dict]:
             }
         )
     return out
-
-
-def degeneracy(fit: dict, data: dict[str, np.ndarray]) -> str | None:
-    """Why a fit (fit-laws' Fit JSON) says nothing about `data`, or None when it is a real fit.
-
-    Degenerate: a parameter at an end of its search range (the optimiser wanted to go further, so
-    the law's shape is not the data's: lam at 0 switches the annealing term's memory off, L0 near
-    a millionth of the loss says the curve has no floor), a fit error above
-    `DEGENERATE_FIT_ERROR`, or no convergence. Such a fit's parameters are not estimates of
-    anything and must not be read or plotted as a good fit.
-    """
-    law = get_law(fit["law"], **fit.get("options", {}))
-    inputs = {role: np.asarray(data[role]) for role in (*law.roles, *law.optional_roles) if role in data}
-    loss = np.asarray(data["loss"], float)
-    bounds = law.bounds(law.prepare(inputs), loss)
-    reasons = []
-    with np.errstate(divide="ignore"):  # lam = 1 is log(0) = -inf internally: at the bound
-        theta = law.from_params(fit["params"])
-    for name, value, (low, high) in zip(law.param_names(), theta, bounds, strict=True):
-        room = BOUND_TOLERANCE * (high - low)
-        if value <= low + room or value >= high - room:
-            reasons.append(f"{name} = {fit['params'][name]:.3g} is at the bound of its range")
-    metrics = fit.get("metrics", {})
-    error = metrics.get("fit_error")
-    if error is not None and error > DEGENERATE_FIT_ERROR:
-        reasons.append(f"fit error {error:.1%} > {DEGENERATE_FIT_ERROR:.0%}")
-    if metrics.get("converged") is False:
-        reasons.append("the optimiser did not converge")
-    return "; ".join(reasons) or None
 
 
 def annealing_data(curves: pd.DataFrame) -> tuple[dict[str, np.ndarray], bool]:

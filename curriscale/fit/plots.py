@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
@@ -166,6 +168,50 @@ def annealing_fit(grid: Grid, fits: dict) -> bytes | None:
         )
         ax.legend(fontsize=6)
     return _png(fig)
+
+
+def temporal_fit(grid: Grid, fits: dict) -> bytes | None:
+    """Per-position loss and the temporal law, for the first runs predicted (None if none).
+
+    Each panel is one run: the observed loss per position at the fitted checkpoints (dots) with the
+    law's reciprocal curve at each (lines, light to dark with the step), and at the last checkpoint
+    the observed losses (black) against the law's prediction from the first part (dashed red).
+    """
+    temporal = fits.get("temporal") or {}
+    runs = [r for r in temporal.get("runs", []) if "fit" in r][:MAX_PANELS]
+    if not runs:
+        return None
+    fig, axes = _figure(1, len(runs))
+    for ax, entry in zip(axes[0], runs, strict=True):
+        positions = pd.read_parquet(grid.root / entry["run"] / "positions.parquet")
+        fit = FitResult.from_dict(entry["fit"])
+        fitted = sorted(s for s in positions["step"].unique() if 0 < s <= entry["fitted_until_step"])
+        for k, step in enumerate(fitted):
+            rows = positions[positions["step"] == step].sort_values("position")
+            shade = _shade(k, len(fitted))
+            ax.plot(rows["position"], rows["loss"], ".", color=shade, markersize=2)
+            pred = fit.predict(
+                {"step": np.full(len(rows), float(step)), "position": rows["position"].to_numpy(float)}
+            )
+            ax.plot(rows["position"], pred, color=shade, linewidth=0.8)
+        ax.plot(entry["positions"], entry["final_positions_observed"], ".", color="black", markersize=3,
+                label=f"step {entry['final_step']:g} observed")  # fmt: skip
+        ax.plot(entry["positions"], entry["final_positions_predicted"], "--", color="red",
+                label=f"predicted from steps <= {entry['fitted_until_step']:g}")  # fmt: skip
+        degenerate = " (degenerate)" if entry["fit"]["metrics"].get("degenerate") else ""
+        ax.set(
+            title=f"{entry['curriculum']}, {human(entry['non_embedding_params'])}: "
+            f"{entry['final_loss_error']:+.1%}{degenerate}",
+            xlabel="token position",
+            ylabel="eval loss",
+        )
+        ax.legend(fontsize=6)
+    return _png(fig)
+
+
+def _shade(k: int, count: int) -> tuple:
+    """The k-th of `count` shades from light to dark blue (early to late checkpoints)."""
+    return colormaps["Blues"](0.35 + 0.6 * k / max(count - 1, 1))
 
 
 def _figure(rows: int, cols: int) -> tuple[Figure, list[list]]:

@@ -14,9 +14,10 @@ import json
 from pathlib import Path
 
 from curriscale.errors import CurriscaleError
-from curriscale.fit import plots, report_tables
-from curriscale.fit.grid_fit import DEGENERATE_FIT_ERROR, fit_grid
+from curriscale.fit import plots, report_tables, report_text
+from curriscale.fit.grid_fit import fit_grid
 from curriscale.fit.runs import Grid, load_grid
+from curriscale.fit.temporal_grid import TEMPORAL_FRACTION
 from curriscale.io import atomic_write_text
 
 
@@ -28,6 +29,7 @@ def write_report(
     seed: int = 0,
     baseline: str | None = None,
     annealing: bool = True,
+    temporal_fraction: float | None = TEMPORAL_FRACTION,
 ) -> str:
     """Write `report.html` and `summary.md` for a grid; return the three-line summary.
 
@@ -35,7 +37,8 @@ def write_report(
         runs_dir: the grid folder.
         out_dir: where to write the report.
         fits: a folder written by `fit_grid`; default: fit now into `out_dir/fits`.
-        bootstrap, seed, baseline, annealing: passed to `fit_grid` when fitting now.
+        bootstrap, seed, baseline, annealing, temporal_fraction: passed to `fit_grid` when
+            fitting now.
 
     Returns:
         The summary: three lines of plain text.
@@ -43,7 +46,15 @@ def write_report(
     out = Path(out_dir)
     fits_dir = Path(fits) if fits is not None else out / "fits"
     if fits is None:
-        fit_grid(runs_dir, fits_dir, bootstrap=bootstrap, seed=seed, baseline=baseline, annealing=annealing)
+        fit_grid(
+            runs_dir,
+            fits_dir,
+            bootstrap=bootstrap,
+            seed=seed,
+            baseline=baseline,
+            annealing=annealing,
+            temporal_fraction=temporal_fraction,
+        )
     docs = {name: _read(fits_dir / f"{name}.json") for name in ("fits", "comparison", "critical_points")}
     grid = load_grid(runs_dir)
     summary = summarise(docs["comparison"])
@@ -111,6 +122,7 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
     """Each section: id, title, text lines, figures (PNG bytes) and tables."""
     fits, comparison, critical = docs["fits"], docs["comparison"], docs["critical_points"]
     annealing_png = plots.annealing_fit(grid, fits)
+    temporal_png = plots.temporal_fit(grid, fits)
     skipped = f"Skipped (unfinished): {', '.join(grid.skipped) or 'none'}."
     return [
         _section("summary", "Summary", summary.splitlines()),
@@ -119,14 +131,14 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             f"Curriculum vs static mix ({comparison['baseline'] or 'none'})",
             [
                 "Differences are curriculum - static mix over seed means; intervals resample seeds.",
-                *_chance_text(grid, critical, comparison),
+                *report_text.chance_text(grid, critical, comparison),
             ],
             tables=[report_tables.comparison_table(comparison), report_tables.level_table(comparison)],
         ),  # fmt: skip
         _section(
             "speedup",
             "Speedup vs size",
-            _interaction_text(grid, comparison),
+            report_text.interaction_text(grid, comparison),
             figures=[plots.speedup_vs_size(grid, comparison)],
             tables=[report_tables.crossover_table(comparison), report_tables.interaction_table(comparison)],
         ),
@@ -134,14 +146,14 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
         _section(
             "scaling",
             "Scaling laws",
-            [_scaling_caption(fits)],
+            [report_text.scaling_caption(fits)],
             figures=[plots.scaling_curves(grid, fits)],
             tables=[report_tables.scaling_table(fits)],
         ),
         _section(
             "critical",
             "Critical points",
-            _critical_text(grid, critical),
+            report_text.critical_text(grid, critical),
             figures=[plots.critical_points(grid, critical)],
             tables=[
                 report_tables.level_chance_table(critical),
@@ -152,82 +164,19 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
         _section(
             "annealing",
             "LR-annealing law fit vs data",
-            _annealing_text(fits, annealing_png is not None),
+            report_text.annealing_text(fits, annealing_png is not None),
             figures=[annealing_png] if annealing_png else [],
             tables=[report_tables.annealing_table(fits)],
         ),
+        _section(
+            "temporal",
+            "Temporal law: final loss predicted from the first part of training",
+            report_text.temporal_text(fits),
+            figures=[temporal_png] if temporal_png else [],
+            tables=[report_tables.temporal_table(fits)],
+        ),
         _section("per-seed", "Per-seed results", tables=[report_tables.per_seed_table(comparison)]),
         _section("runs", "Runs", [skipped], tables=[report_tables.runs_table(grid)]),
-    ]
-
-
-def _chance_text(grid: Grid, critical: dict, comparison: dict) -> list[str]:
-    """How to read accuracies against chance; empty when there is nothing to warn about."""
-    lines = []
-    if not grid.chance_recorded and grid.chance:
-        lines.append(
-            "The runs record no chance accuracy (eval_chance_accuracy in config.json): chance is "
-            "taken as 0, so a level answered by guessing (yes/no, a few entities) can look learned."
-        )
-    if report_tables.has_at_chance(comparison):
-        margin = critical.get("chance_margin", 0.1)
-        lines.append(
-            f"(at chance): neither arm reached chance + {margin:.0%} of the room above it; the "
-            "difference is between guess rates (or a model that has not learned the answer format), "
-            "not an effect on the skill."
-        )
-    return lines
-
-
-def _interaction_text(grid: Grid, comparison: dict) -> list[str]:
-    """Why the LR-interaction table is empty, when it is."""
-    if comparison["lr_interaction"] or not comparison["cells"]:
-        return []
-    schedules = sorted(grid.runs["lr_schedule"].unique())
-    if len(schedules) == 1:
-        return [f"One LR schedule ({schedules[0]}): no curriculum x LR interaction to measure."]
-    return ["No curriculum was compared with the static mix under more than one LR schedule at a size: "
-            "no LR interaction to measure."]  # fmt: skip
-
-
-def _scaling_caption(fits: dict) -> str:
-    """What the scaling figure's lines and bands are, saying so when there are none."""
-    rows = [r for r in fits["scaling"] if r["metric"] == "eval_loss"]
-    fitted = [r for r in rows if "params" in r["fit"]]
-    if not fitted:
-        return "Points: final eval loss per run. No power law was fitted (see the table for why)."
-    banded = any("lo" in r["fit"].get("band", {}) for r in fitted)
-    caption = "Points: final eval loss per run; lines: power-law fits (legend: alpha)."
-    return caption + (" Bands: 95% bootstrap band of each fitted curve." if banded else "")
-
-
-def _critical_text(grid: Grid, critical: dict) -> list[str]:
-    """The figure's legend in words and the levels that stayed at chance."""
-    lines = ["Solid: BNSL break; dotted: steepest step; dashed grey: chance accuracy."]
-    lines += [
-        e["note"][0].upper() + e["note"][1:] + "." for e in critical.get("levels", []) if e["at_chance"]
-    ]
-    if any(not e["at_chance"] for e in critical.get("levels", [])):
-        lines.append(
-            "Thresholds sit halfway between chance and the best final accuracy any curriculum reached "
-            "on the level, the same for every curriculum and size; tokens to cross are interpolated "
-            "between checkpoints."
-        )
-    return lines
-
-
-def _annealing_text(fits: dict, plotted: bool) -> list[str]:
-    """Whether the annealing law was fitted, and which fits are degenerate."""
-    if not plotted:
-        return ["No run logs learning rate and training loss over enough steps."]
-    degenerate = report_tables.degenerate_fits(fits)
-    if not degenerate:
-        return []
-    fitted = [e for e in fits["lr_annealing"] if "params" in e["fit"]]
-    return [
-        f"{len(degenerate)} of {len(fitted)} fits are degenerate (a parameter at its bound, fit error "
-        f"above {DEGENERATE_FIT_ERROR:.0%}, or no convergence; see the table): the law does not describe those curves, "
-        "so do not read their parameters. Their panels are titled 'degenerate'."
     ]
 
 

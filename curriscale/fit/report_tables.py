@@ -88,12 +88,13 @@ def interaction_table(comparison: dict) -> Table:
 
 def scaling_table(fits: dict) -> Table:
     """Power-law parameters with intervals and fit diagnostics (or why a fit was skipped)."""
-    headers = ["curriculum", "LR", "metric", "E", "A", "alpha", "fit error", "held-out error", "converged"]
+    headers = ["curriculum", "LR", "metric", "E", "A", "alpha", "fit error", "held-out error", "converged",
+               "degenerate"]  # fmt: skip
     rows = []
     for r in fits["scaling"]:
         fit = r["fit"]
         if "params" not in fit:
-            rows.append([r["curriculum"], r["lr_schedule"], r["metric"], fit["skipped"], "", "", "", "", ""])
+            rows.append([r["curriculum"], r["lr_schedule"], r["metric"], fit["skipped"], *[""] * 6])
             continue
         params = [with_ci(fit["params"][p], fit["ci"].get(p)) for p in ("E", "A", "alpha")]
         m = fit["metrics"]
@@ -106,6 +107,7 @@ def scaling_table(fits: dict) -> Table:
                 fmt(m["fit_error"]),
                 fmt(m.get("heldout_error")),
                 str(m["converged"]),
+                degenerate_cell(m),
             ]
         )
     return headers, rows
@@ -182,7 +184,6 @@ def annealing_table(fits: dict) -> Table:
         )
         metrics = fit.get("metrics", {})
         error = fmt(metrics["fit_error"]) if "fit_error" in metrics else ""
-        degenerate = f"yes: {metrics['degenerate_reason']}" if metrics.get("degenerate") else "no"
         rows.append(
             [
                 e["curriculum"],
@@ -190,10 +191,40 @@ def annealing_table(fits: dict) -> Table:
                 ", ".join(e["runs"]),
                 *values,
                 error,
-                degenerate if "params" in fit else "",
+                degenerate_cell(metrics) if "params" in fit else "",
             ]
         )
     return headers, rows
+
+
+def temporal_table(fits: dict) -> Table:
+    """Per run: the temporal law's final-loss prediction from the first part of training."""
+    headers = ["curriculum", "LR", "size", "seed", "fitted to step", "final step", "observed final loss",
+               "predicted", "error", "position MRE", "degenerate"]  # fmt: skip
+    rows = []
+    for r in (fits.get("temporal") or {}).get("runs", []):
+        identity = [r["curriculum"], r["lr_schedule"], plots.human(r["non_embedding_params"]), str(r["seed"])]
+        if "fit" not in r:
+            rows.append([*identity, r["skipped"], *[""] * 6])
+            continue
+        rows.append(
+            [
+                *identity,
+                f"{r['fitted_until_step']:g}",
+                f"{r['final_step']:g}",
+                fmt(r["final_loss_observed"]),
+                fmt(r["final_loss_predicted"]),
+                f"{r['final_loss_error']:+.2%}",
+                f"{r['final_positions_error']:.2%}",
+                degenerate_cell(r["fit"]["metrics"]),
+            ]
+        )
+    return headers, rows
+
+
+def degenerate_cell(metrics: dict) -> str:
+    """`yes: <reason>` for a degenerate fit, `no` otherwise (the same words in every table)."""
+    return f"yes: {metrics['degenerate_reason']}" if metrics.get("degenerate") else "no"
 
 
 def degenerate_fits(fits: dict) -> list[dict]:

@@ -11,7 +11,9 @@ towards `final_accuracy(N, critical, chance)`, and config.json records it as the
 (`eval_chance_accuracy` / `ood_chance_accuracy`). A level whose critical size lies far beyond the
 grid's sizes stays at chance; so does a level given a chance but no critical size (only its
 accuracy is written, with its own noise stream). `diverge_at` makes every run's training loss climb over the last part
-of training (a divergence no LR-annealing law can describe).
+of training (a divergence no LR-annealing law can describe). `positions` writes
+`positions.parquet`: per eval checkpoint, the loss per token position from a planted temporal law
+(`TEMPORAL`, the step in units of `TEMPORAL_STEP`), with its own noise stream.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ from curriscale.io import sha256_file
 E, A, ALPHA, B, BETA = 1.5, 40.0, 0.35, 30.0, 0.3
 BUDGET = 1_000_000
 STEPS = 100
+TEMPORAL = {"a0": 2.0, "a1": 0.2, "a2": 2.5, "b0": -0.3, "b1": 0.1, "b2": -0.05}
+TEMPORAL_STEP = 10.0
+
+
+def position_loss(step, position):
+    """The planted temporal law: a0(t) / (1 + a1(t) p) + a2(t), a_k(t) = a_k (t / TEMPORAL_STEP)^b_k."""
+    t = np.asarray(step, float) / TEMPORAL_STEP
+    a0, a1, a2 = (TEMPORAL[f"a{k}"] * t ** TEMPORAL[f"b{k}"] for k in range(3))
+    return a0 / (1.0 + a1 * position) + a2
 
 
 def base_loss(n, tokens):
@@ -108,13 +119,15 @@ def write_grid(
     chance=None,
     diverge_at=None,
     answer_loss=False,
+    positions=False,
 ) -> Path:
     """Write RUNS/runs.parquet and one run folder per cell; returns root.
 
     curricula maps name -> pacing kind; lr_effect maps lr schedule -> extra multiplier on speedup;
     chance maps level -> chance accuracy (recorded in config.json; None: not recorded, accuracy
     rises from 0); diverge_at is the fraction of training after which the training loss climbs,
-    to 1.5x at the end; answer_loss adds `answer_loss_level_<k>` (-log accuracy) per level.
+    to 1.5x at the end; answer_loss adds `answer_loss_level_<k>` (-log accuracy) per level;
+    positions writes each run's positions.parquet (see the module docstring).
     """
     curricula = curricula or {"static-mix": "static", "ladder": "linear"}
     critical = critical or {1: 3e4, 2: 1.5e5}
@@ -123,6 +136,7 @@ def write_grid(
     # Never-learned levels draw their noise from their own stream, so planting them leaves every
     # other draw (loss noise, and with it the measured speedups) as it was.
     guess_rng = np.random.default_rng([rng_seed, 1])
+    position_rng = np.random.default_rng([rng_seed, 2])
     guessed = [level for level in (chance or {}) if level not in critical]
     root.mkdir(parents=True, exist_ok=True)
     manifests = {
@@ -193,6 +207,13 @@ def write_grid(
                     folder = root / run_dir
                     folder.mkdir(parents=True, exist_ok=True)
                     pd.DataFrame(frame).to_parquet(folder / "metrics.parquet")
+                    if positions:
+                        step, position = (g.ravel() for g in np.meshgrid(sorted(eval_steps), np.arange(32.0)))
+                        jitter = np.exp(0.002 * position_rng.standard_normal(len(step)))
+                        table = {"step": step, "position": position.astype(int)}
+                        pd.DataFrame(table | {"loss": position_loss(step, position) * jitter}).to_parquet(
+                            folder / "positions.parquet"
+                        )
                     config = {
                         "size": f"n{int(n)}",
                         "n_params": int(n) * 2,

@@ -7,14 +7,9 @@ import pandas as pd
 import pytest
 from grid_factory import ALPHA, BETA, BUDGET, B, E, base_loss, write_grid
 
-from curriscale.fit.grid_fit import (
-    annealing_data,
-    annealing_fits,
-    chinchilla_fits,
-    degeneracy,
-    fit_grid,
-    scaling_fits,
-)
+from curriscale.fit.diagnostics import degeneracy
+from curriscale.fit.grid_fit import annealing_data, annealing_fits, chinchilla_fits, fit_grid, scaling_fits
+from curriscale.fit.laws import get_law
 from curriscale.fit.recommend import recommend_curriculum
 from curriscale.fit.report import write_report
 from curriscale.fit.runs import load_grid
@@ -143,17 +138,46 @@ def annealing_grid(root, diverge_at=None):
 def test_degenerate_annealing_fits_are_flagged(tmp_path):
     grid = annealing_grid(tmp_path / "good")
     [good] = annealing_fits(grid, seed=0)
-    assert (
-        good["fit"]["metrics"]["degenerate"] is False and good["fit"]["metrics"]["degenerate_reason"] is None
-    )
+    metrics = good["fit"]["metrics"]
+    assert metrics["degenerate"] is False and metrics["degenerate_reason"] is None
+    # The decay factor is fixed at the paper's 0.999 and still listed among the parameters.
+    assert good["fit"]["params"]["lam"] == 0.999 and "lam" not in good["fit"].get("ci", {})
     # A run that diverges late: no annealing law describes a loss that climbs while the LR decays.
     [diverged] = annealing_fits(annealing_grid(tmp_path / "diverged", diverge_at=0.7), seed=0)
     metrics = diverged["fit"]["metrics"]
     assert metrics["degenerate"] and "fit error" in metrics["degenerate_reason"]
-    # Parameters at the bounds of their ranges: lam = 0 (no memory), L0 a millionth of the loss.
-    data, _ = annealing_data(grid.curves)
-    at_bound = {**good["fit"], "params": {**good["fit"]["params"], "lam": 0.0}}
-    assert degeneracy(at_bound, data) == "lam = 0 is at the bound of its range"
-    floor = 1e-6 * np.nanmin(data["loss"])
-    at_bound["params"] |= {"L0": floor}
-    assert degeneracy(at_bound, data).startswith(f"L0 = {floor:.3g} is at the bound of its range; lam = 0")
+
+
+def test_degeneracy_names_parameters_at_their_bounds_and_other_failures():
+    law = get_law("lr-annealing", lam=None)  # lam fitted: its bound can be hit
+    loss = np.linspace(3.0, 2.0, 10)
+    bounds = law.bounds(None, loss)
+    theta = law.from_params({"L0": 1.5, "A": 2.0, "C": 0.5, "alpha": 0.5, "lam": 0.0})
+    assert degeneracy(law, theta, bounds, 0.01, True) == "lam = 0 is at the bound of its range"
+    floor = 1e-6 * loss.min()
+    theta = law.from_params({"L0": floor, "A": 2.0, "C": 0.5, "alpha": 0.5, "lam": 0.999})
+    assert degeneracy(law, theta, bounds, 0.05, False) == (
+        f"L0 = {floor:.3g} is at the bound of its range; fit error 5.0% > 3%; the optimiser did not converge"
+    )
+    theta = law.from_params({"L0": 1.5, "A": 2.0, "C": 0.5, "alpha": 0.5, "lam": 0.999})
+    assert degeneracy(law, theta, bounds, 0.01, True) is None
+
+
+def test_temporal_law_predicts_each_runs_final_loss_from_its_first_half(tmp_path):
+    runs = write_grid(tmp_path / "runs", sizes=SIZES[:3], seeds=(0,), curricula={"static-mix": "static"},
+                      steps=40, positions=True)  # fmt: skip
+    documents = fit_grid(runs, tmp_path / "fits", bootstrap=0, annealing=False)
+    temporal = documents["fits"]["temporal"]
+    assert temporal["fraction"] == 0.5 and len(temporal["runs"]) == 3
+    for run in temporal["runs"]:
+        # Eval checkpoints at steps 5, 10, ..., 40: those up to step 20 are fitted, step 40 predicted.
+        assert run["fitted_until_step"] == 20 and run["final_step"] == 40 and run["checkpoints_fitted"] == 4
+        assert abs(run["final_loss_error"]) < 0.01 and run["final_positions_error"] < 0.01
+        assert run["final_loss_predicted"] == pytest.approx(np.mean(run["final_positions_predicted"]))
+        assert run["fit"]["metrics"]["degenerate"] is False
+    [cell] = [c for c in temporal["cells"] if c["non_embedding_params"] == int(SIZES[0])]
+    assert cell["runs"] == ["static-mix-n12000-cosine-s0"] and cell["mean_abs_final_loss_error"] < 0.01
+    # Fitting on the first 10% leaves one checkpoint: the run is listed as skipped, not dropped.
+    late = fit_grid(runs, tmp_path / "late", bootstrap=0, annealing=False, temporal_fraction=0.1)
+    assert all("needs 3" in r["skipped"] for r in late["fits"]["temporal"]["runs"])
+    assert late["fits"]["temporal"]["cells"] == []

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from curriscale.cli.app import app
 from curriscale.fit import plots
-from curriscale.fit.report import _scaling_caption, write_report
+from curriscale.fit.report import write_report
+from curriscale.fit.report_text import scaling_caption
 from curriscale.fit.runs import load_grid
 
 SIZES = (2e4, 5e4, 2e5)
@@ -33,6 +34,7 @@ SECTIONS = [
     "scaling",
     "critical",
     "annealing",
+    "temporal",
     "per-seed",
     "runs",
 ]
@@ -80,7 +82,7 @@ def report(tmp_path_factory):
     # training loss diverges late, so the LR-annealing fit is degenerate.
     write_grid(
         root / "runs", sizes=SIZES, seeds=(0, 1), critical={1: 5e4}, steps=30, chance={1: 0.5, 2: 0.25},
-        diverge_at=0.7,
+        diverge_at=0.7, positions=True,
     )  # fmt: skip
     # LR-annealing fits are slow: leave the learning rate logged in one cell only.
     for metrics in (root / "runs").glob("*/metrics.parquet"):
@@ -112,7 +114,7 @@ def test_html_sections_images_and_tables(report):
     assert page.external == []
     assert page.sections["summary"]["text"][1:] == summary.splitlines()
     images = [src for s in page.sections.values() for src in s["images"]]
-    assert len(images) == 5
+    assert len(images) == 6
     for src in images:
         png = base64.b64decode(src.removeprefix("data:image/png;base64,"), validate=True)
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
@@ -128,6 +130,9 @@ def test_html_sections_images_and_tables(report):
     assert len(rows("scaling", 0)) == 2 * 2  # two curricula x (eval_loss, eval_loss_level_1)
     assert [r[:3] for r in rows("annealing", 0)] == [["ladder", "20k", "ladder-n20000-cosine-s0"]]
     assert len(rows("per-seed", 0)) == len(SIZES) * 2
+    temporal = rows("temporal", 0)
+    assert len(temporal) == 2 * len(SIZES) * 2  # one prediction per run
+    assert all(abs(float(r[8].rstrip("%"))) < 1.0 and r[10] == "no" for r in temporal)  # error under 1%
     assert len(rows("runs", 0)) == 2 * len(SIZES) * 2
     assert len(rows("critical", 0)) == 2  # two accuracy levels: chance and threshold
     assert len(rows("critical", 2)) == 2 * len(SIZES)  # threshold steps, level 1: curricula x sizes
@@ -185,11 +190,11 @@ def test_scaling_caption_and_legend(report):
     unbanded = copy.deepcopy(fits)
     for row in unbanded["scaling"]:
         row["fit"].get("band", {}).pop("lo", None)
-    assert "Bands" not in _scaling_caption(unbanded) and "lines: power-law fits" in _scaling_caption(unbanded)
+    assert "Bands" not in scaling_caption(unbanded) and "lines: power-law fits" in scaling_caption(unbanded)
     unfitted = copy.deepcopy(fits)
     for row in unfitted["scaling"]:
         row["fit"] = {"skipped": "data: the power law has 3 parameters but only 3 loss values"}
-    assert _scaling_caption(unfitted) == (
+    assert scaling_caption(unfitted) == (
         "Points: final eval loss per run. No power law was fitted (see the table for why)."
     )
     # Every curriculum is in the legend, fitted or not.
