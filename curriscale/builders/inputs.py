@@ -109,23 +109,20 @@ def _scan_jsonl(path: Path, cut_bytes: int) -> tuple[str, int, list[tuple[int, i
 def _check_jsonl_text_field(path: Path, text_field: str) -> None:
     """Fail early when the first JSON record of a file has no `text_field` (likely a wrong option)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    return  # the reader rejects malformed lines one by one, with their line numbers
-                if isinstance(record, dict) and text_field not in record:
-                    raise CurriscaleError(
-                        f"{path}:{number}: no field {text_field!r} (fields: {', '.join(record)}); "
-                        "set --text-field"
-                    )
-                return
-    except (gzip.BadGzipFile, EOFError, OSError) as error:
-        raise CurriscaleError(f"{path}: cannot read ({error})") from error
+    with opener(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                return  # the reader rejects malformed lines one by one, with their line numbers
+            if isinstance(record, dict) and text_field not in record:
+                raise CurriscaleError(
+                    f"{path}:{number}: no field {text_field!r} (fields: {', '.join(record)}); "
+                    "set --text-field"
+                )
+            return
 
 
 def _plan_file(
@@ -134,11 +131,16 @@ def _plan_file(
     """Read units, SHA-256 and expected document count for one data file; `stem` prefixes its ids."""
     kind = file_kind(path)
     if kind == "jsonl":
-        _check_jsonl_text_field(path, text_field)
         size = path.stat().st_size
-        digest, lines, cuts = _scan_jsonl(
-            path, min(JSONL_BYTES_PER_UNIT, max(MIN_JSONL_UNIT_BYTES, size // (4 * tasks)))
-        )
+        # The scan reads a gzip file whole, so a truncated or corrupt one fails here, named; an
+        # EOFError left to the CLI would become click's bare "aborted".
+        try:
+            _check_jsonl_text_field(path, text_field)
+            digest, lines, cuts = _scan_jsonl(
+                path, min(JSONL_BYTES_PER_UNIT, max(MIN_JSONL_UNIT_BYTES, size // (4 * tasks)))
+            )
+        except (gzip.BadGzipFile, EOFError, OSError) as error:
+            raise CurriscaleError(f"{path}: cannot read ({error})") from error
         ends = [offset for offset, _ in cuts[1:]] + [size]
         units = [
             ReadUnit(

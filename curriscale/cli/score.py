@@ -93,7 +93,7 @@ def score(
         )
     if result.documents_in and not result.scored:
         console.warning(
-            f"no document could be scored; the reasons are in {result.path}/rejected/ "
+            f"no document could be scored; the reasons are in {result.path.parent / 'rejected'}/ "
             "(is the input in the format its extension says, and is --text-field right?)"
         )
     console.out.print(str(result.path))

@@ -45,7 +45,7 @@ from curriscale.train.grid_resources import GridResources, Resources, parse_reso
 from curriscale.train.growth import grown_config
 from curriscale.train.model import GPTConfig
 from curriscale.train.schedules import manifest_lr_schedule
-from curriscale.train.tokenizer import load_tokenizer, save_tokenizer, tokenizer_from_spec
+from curriscale.train.tokenizer import BYTE_ALPHABET, load_tokenizer, save_tokenizer, tokenizer_from_spec
 
 
 @dataclass
@@ -141,11 +141,13 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
     grid, base = load_grid(grid_path), grid_path.parent
     growth = grid.get("growth", [])
     resources = _grid_resources(grid, growth, grid_path)
-    tokenizer = grid_tokenizer(grid, base, out_dir)
-    vocab_size = load_tokenizer(tokenizer).get_vocab_size()
     train_options = dict(grid.get("train", {}))
     device = train_options.pop("device", None)  # when absent, each cell's resources decide: cpu or cuda
     seq_len = train_options.get("seq_len", 128)
+    for size in grid["sizes"]:  # an unknown size fails before anything is written into out_dir
+        GPTConfig.from_size(size, BYTE_ALPHABET + 1, seq_len)
+    tokenizer = grid_tokenizer(grid, base, out_dir)
+    vocab_size = load_tokenizer(tokenizer).get_vocab_size()
     rule, amount = next(iter(grid["budget"].items()))
     lrs = grid.get("lr", TrainConfig.lr)
     common = {
