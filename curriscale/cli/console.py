@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 _state = {"quiet": False}
@@ -17,7 +20,7 @@ def set_quiet(quiet: bool) -> None:
 
 def warning(message: str) -> None:
     """Print a one-line warning to stderr (even under `--quiet`: it says a result may mislead)."""
-    err.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold yellow]warning:[/] {_one_line(message)}", highlight=False, soft_wrap=True)
 
 
 def info(message: str) -> None:
@@ -28,7 +31,15 @@ def info(message: str) -> None:
 
 def error(message: str) -> None:
     """Print a one-line error to stderr."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {_one_line(message)}", highlight=False, soft_wrap=True)
+
+
+def _one_line(message: str) -> str:
+    """`message` on one line (a library's own error may span several), shown as written, not as markup.
+
+    Without the escape, rich would read `[x]` in a path or a field name as a style and drop it.
+    """
+    return escape(re.sub(r"\s*\n\s*", " ", message.strip()))
 
 
 def progress() -> Progress:

@@ -96,6 +96,34 @@ def _grid(size: str) -> Callable[[Path], None]:
     return make
 
 
+TRAIN = (
+    "train",
+    "--manifest",
+    "cur/manifest.json",
+    "--size",
+    "s0",
+    "--budget-tokens",
+    "2048",
+    "--batch-size",
+    "4",
+)
+TRAIN += ("--seq-len", "32", "--n-evals", "1", "--out", "run")
+
+
+def _checkpoint_of_another_shape(tmp: Path) -> None:
+    """A finished s0 run, reopened (no done.json), whose checkpoint holds an s1 model's weights."""
+    from safetensors.torch import save_file
+
+    from curriscale.train.model import GPT, GPTConfig
+
+    write_curriculum(tmp / "cur", [10, 8], [[1.0, 0.0], [0.5, 0.5]])
+    assert curriscale(*TRAIN, cwd=tmp).returncode == 0
+    model = json.loads((tmp / "run/config.json").read_text())["model"]
+    other = GPT(GPTConfig.from_size("s1", model["vocab_size"], model["seq_len"]))
+    save_file(other.state_dict(), tmp / "run/checkpoint/model.safetensors")
+    (tmp / "run/done.json").unlink()
+
+
 def score_accounts(out: Path) -> dict[str, int]:
     """The rejection reasons of a scoring run, after checking that every document is accounted for."""
     stats = json.loads((out / "score_stats.json").read_text())
@@ -114,8 +142,9 @@ class Case:
     make: Callable[[Path], None]  # writes the input into the test folder
     command: tuple[str, ...]  # run in the test folder; "out" is the output folder
     code: int
-    message: str  # regex: in the error line (code 2), or among the rejection reasons (code 0)
+    message: str | None  # regex: in the error line (code 2), or a rejection reason (code 0; None: none)
     accounts: Callable[[Path], dict[str, int]] | None = None  # code 0: checks and returns the reasons
+    rewritten: tuple[str, ...] = ()  # code 2: files rewritten whole by design (said where it is set)
 
 
 SCORE = ("score", "in.jsonl", "--scorer", "text_stats", "--out", "out")
@@ -131,7 +160,7 @@ CASES = {
         _write("in.jsonl", _jsonl(GOOD[:3]) + b'{"id": "n", "text": "raw \x00 nul"}\n'),
         SCORE, 0, r"malformed JSON", score_accounts,
     ),
-    "empty file": Case(_write("in.jsonl", b""), SCORE, 0, r"^$", score_accounts),
+    "empty file": Case(_write("in.jsonl", b""), SCORE, 0, None, score_accounts),
     "truncated .gz": Case(
         _write("in.jsonl.gz", _gz[: len(_gz) // 2]),
         ("score", "in.jsonl.gz", "--out", "out"), 2, r"in\.jsonl\.gz: cannot read .*end-of-stream",
@@ -162,6 +191,10 @@ CASES = {
         _curriculum(_symlink_out), ("export", "cur", "--format", "jsonl", "--out", "out"), 2,
         r"tiers\.0\.files\.0\.path: 'tier=00/part-00000\.parquet' escapes",
     ),
+    "checkpoint from another model shape": Case(
+        _checkpoint_of_another_shape, TRAIN, 2, r"run/checkpoint/model\.safetensors: does not fit the model",
+        rewritten=("run/config.json",),  # every start records the peak FLOP/s it measured
+    ),
     "grid with an unknown size": Case(_grid("s99"), ("grid", "grid.yaml", "--out", "out"), 2, r"'s99': unknown"),
 }  # fmt: skip
 
@@ -174,9 +207,16 @@ def test_bad_input(name, tmp_path):
     result = curriscale(*case.command, cwd=tmp_path)
     if case.code == 2:
         assert re.search(case.message, one_line_error(result)), result.stderr
-        assert snapshot(tmp_path) == before  # nothing written, nothing half-written
+        after = snapshot(tmp_path)
+        for path in case.rewritten:  # replaced whole by design: still there, and complete JSON
+            json.loads(after.pop(path))
+            before.pop(path)
+        assert after == before  # nothing else written, nothing half-written
     else:
         assert result.returncode == 0, result.stderr
         reasons = case.accounts(tmp_path / "out")
-        assert any(re.search(case.message, reason) for reason in reasons or {"": 0}), reasons
+        if case.message is None:
+            assert reasons == {}
+        else:
+            assert any(re.search(case.message, reason) for reason in reasons), reasons
         assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("out/")} == before
