@@ -89,3 +89,19 @@ def test_library_calls_are_locked_too(tmp_path):
     assert not (out / "curriculum.jsonl").exists()
     export_curriculum(manifest, "jsonl", out)  # released: the same call now goes through
     assert (out / "export.json").is_file()
+
+
+def test_a_training_run_into_a_held_folder_is_refused_before_it_writes(tmp_path):
+    from manifest_factory import write_curriculum
+
+    from curriscale.train.config import TrainConfig
+    from curriscale.train.trainer import train
+
+    manifest = write_curriculum(tmp_path / "cur", [6, 6], [[1.0, 0.0], [0.5, 0.5]])
+    run = tmp_path / "run"
+    config = TrainConfig(
+        out=str(run), manifest=str(manifest), size="s0", budget_tokens=512, batch_size=2, seq_len=16
+    )
+    with folder_lock(run), pytest.raises(CurriscaleError, match=f"{run}.*pid {os.getpid()}"):
+        train(config)
+    assert not run.exists()
