@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from curriscale.devices import resolve_device
 from curriscale.errors import CurriscaleError
 from curriscale.scorers.base import Scorer
 
@@ -69,36 +70,6 @@ def resolve_model_path(spec: str) -> tuple[Path, str | None]:
         f"model '{spec}': not a local model folder (with config.json), a .gguf file, "
         f"or one of {sorted(PACKAGED_MODELS)}"
     )
-
-
-def resolve_device(name: str) -> Any:
-    """`auto`, `cpu`, `cuda`, `cuda:N` or `mps` -> a present torch.device (`auto`: cuda if any, else cpu).
-
-    Raises:
-        CurriscaleError: the name is none of these, or names a device this machine does not have.
-    """
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        device = None
-    if device is None or device.type not in ("cpu", "cuda", "mps"):
-        raise CurriscaleError(
-            f"model_difficulty: device must be auto, cpu, cuda, cuda:N or mps, not {name!r}"
-        )
-    present = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
-        "mps": torch.backends.mps.is_available(),
-    }[device.type]
-    if not present:
-        raise CurriscaleError(
-            f"model_difficulty: device={name} is not present on this machine; use device=auto or cpu"
-        )
-    return device
 
 
 def resolve_dtype(name: str, device: Any) -> str:
@@ -245,7 +216,7 @@ class ModelDifficulty(Scorer):
         if dtype not in ("auto", "float32", "bfloat16"):
             raise CurriscaleError(f"model_difficulty: dtype must be auto, float32 or bfloat16, not {dtype!r}")
         # Resolved now, so an absent device fails before any work; models still load lazily.
-        self.device = resolve_device(device)
+        self.device = resolve_device(device, option="model_difficulty: device")
         self.dtype = resolve_dtype(dtype, self.device)
         self._models: dict[str, tuple[Any, Any]] = {}
 

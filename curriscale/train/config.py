@@ -43,7 +43,7 @@ class TrainConfig:
         grad_accum: micro-batches per optimizer step and process; each process computes
             batch_size / (world_size * grad_accum) sequences at a time, which must divide evenly.
         device: auto | cpu | cuda | cuda:N | mps (`auto`: CUDA when present; under torchrun each
-            process takes cuda:<LOCAL_RANK>). See `device.resolve_device`.
+            process takes cuda:<LOCAL_RANK>). See `curriscale.devices`.
         dtype: auto | float32 | bfloat16 (autocast). `auto` is bfloat16 on a GPU that supports it,
             float32 on a CPU (on 2 CPU cores fp32 measured faster for the small ladder).
         threads: torch intra-op threads (None = torch's default, all cores). On a shared machine

@@ -2,9 +2,8 @@
 
 This is the thin device-specific layer of the trainer; everything else is device-agnostic.
 
-- `resolve_device("auto" | "cpu" | "cuda" | "cuda:N" | "mps", local_rank)`: `auto` takes CUDA when
-  present, else MPS, else the CPU. Under torchrun each process takes `cuda:<LOCAL_RANK>` unless a
-  device index is given. A device that is not there is a `CurriscaleError` before anything runs.
+- which device a name means: `curriscale.devices.resolve_device` (shared with the scorers); under
+  torchrun each process takes `cuda:<LOCAL_RANK>` unless a device index is given.
 - `resolve_dtype("auto" | "float32" | "bfloat16", device)`: `auto` is bfloat16 autocast on a GPU
   that supports it, float32 elsewhere (on 2 CPU cores float32 measured faster for the small ladder).
 - `configure(device)`: TF32 matmuls on CUDA (bf16 autocast covers the matmuls; TF32 the rest).
@@ -46,36 +45,6 @@ GPU_PEAKS: dict[str, tuple[float, float]] = {
     "V100": (125e12, 15.7e12),  # no bf16: the figure is its fp16 tensor-core peak
     "T4": (65e12, 8.1e12),  # likewise fp16
 }
-
-
-def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
-    """The torch device for `spec`; raises `CurriscaleError` (one line) when it is not present."""
-    spec = (spec or "auto").strip().lower()
-    if spec == "auto":
-        if torch.cuda.is_available():
-            spec = "cuda"
-        elif torch.backends.mps.is_available():
-            spec = "mps"
-        else:
-            spec = "cpu"
-    if spec == "cpu":
-        return torch.device("cpu")
-    if spec == "mps":
-        if not torch.backends.mps.is_available():
-            raise CurriscaleError("--device mps: no MPS device on this machine (use --device cpu or auto)")
-        return torch.device("mps")
-    if spec == "cuda" or spec.startswith("cuda:"):
-        index_text = spec.partition(":")[2]
-        if index_text and not index_text.isdigit():
-            raise CurriscaleError(f"--device {spec}: write cuda or cuda:N with N a GPU index")
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise CurriscaleError(f"--device {spec}: no CUDA GPU on this machine (use --device cpu or auto)")
-        index = int(index_text) if index_text else local_rank
-        if index >= count:
-            raise CurriscaleError(f"--device {spec}: GPU {index} does not exist ({count} visible)")
-        return torch.device("cuda", index)
-    raise CurriscaleError(f"--device {spec!r}: choose auto, cpu, cuda, cuda:N or mps")
 
 
 def resolve_dtype(spec: str, device: torch.device) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from tokenizers import Tokenizer
 
+from curriscale.devices import resolve_device
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json
 from curriscale.train import device as devices
@@ -182,7 +183,7 @@ def describe_run(config: TrainConfig) -> dict[str, Any]:
     """
     config = copy.deepcopy(config)
     dist = Distributed.from_environment()
-    device = devices.resolve_device(config.device, dist.local_rank)
+    device = resolve_device(config.device, default_index=dist.local_rank)
     request = resolve_request(config, device)
     vocab_size = run_tokenizer(config, Path(config.out))[0].get_vocab_size()
     if request.source_config is not None:

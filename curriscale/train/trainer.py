@@ -36,13 +36,14 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 
+from curriscale.devices import resolve_device
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json
 from curriscale.locking import folder_lock
 from curriscale.train.checkpoint import checkpoint_dir, load_checkpoint, rank_samplers, save_checkpoint
 from curriscale.train.config import RunResult, TrainConfig
 from curriscale.train.data import SourceFactory, manifest_source
-from curriscale.train.device import autocast, configure, resolve_device
+from curriscale.train.device import autocast, configure
 from curriscale.train.distributed import Distributed
 from curriscale.train.evaluate import evaluate
 from curriscale.train.records import Records
@@ -80,7 +81,7 @@ def train(
     """
     config = copy.deepcopy(config)  # filled in below (growth, schedule); the caller's stays as given
     dist = Distributed.from_environment()
-    device = resolve_device(config.device, dist.local_rank)
+    device = resolve_device(config.device, default_index=dist.local_rank)
     request = resolve_request(config, device)
     if (Path(config.out) / "done.json").is_file():
         return RunResult.load(config.out)

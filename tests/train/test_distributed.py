@@ -169,7 +169,7 @@ def test_a_missing_gpu_is_one_line_and_exit_2(task, tmp_path):
     done = run(options(task, tmp_path / "run", device="cuda"))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: --device cuda: no CUDA GPU on this machine (use --device cpu or auto)"
+        "error: --device cuda: no CUDA GPU on this machine (use auto or cpu)"
     ]
     assert not (tmp_path / "run").exists()
 
