@@ -62,7 +62,9 @@ def load_weights(folder: Path, model: torch.nn.Module) -> None:
     try:
         model.load_state_dict(load_file(folder / "model.safetensors", device="cpu"))
     except (RuntimeError, OSError, SafetensorError) as error:
-        raise CurriscaleError(f"{folder}/model.safetensors: does not fit the model: {error}") from error
+        raise CurriscaleError(
+            f"{folder}/model.safetensors: damaged or not this model's weights: {error}"
+        ) from error
 
 
 def load_state(folder: Path) -> dict[str, Any]:

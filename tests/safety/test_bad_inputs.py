@@ -192,7 +192,7 @@ CASES = {
         r"tiers\.0\.files\.0\.path: 'tier=00/part-00000\.parquet' escapes",
     ),
     "checkpoint from another model shape": Case(
-        _checkpoint_of_another_shape, TRAIN, 2, r"run/checkpoint/model\.safetensors: does not fit the model",
+        _checkpoint_of_another_shape, TRAIN, 2, r"run/checkpoint/model\.safetensors: damaged or not this model's weights",
         rewritten=("run/config.json",),  # every start records the peak FLOP/s it measured
     ),
     "grid with an unknown size": Case(_grid("s99"), ("grid", "grid.yaml", "--out", "out"), 2, r"'s99': unknown"),
