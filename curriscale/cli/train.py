@@ -72,6 +72,10 @@ def train(
         float, typer.Option(help="Stop after this fraction of the budget (grow later).")
     ] = 1.0,
     export_hf: Annotated[bool, typer.Option(help="Also write RUN/hf, a LlamaForCausalLM folder.")] = False,
+    ema_decay: Annotated[
+        float | None,
+        typer.Option(help="Also keep an EMA of the weights with this decay (e.g. 0.99); evaluated as ema_*."),
+    ] = None,
     token_cache: Annotated[
         str | None,
         typer.Option(help="Folder of tokenized row groups shared by ranks and runs (BPE: tokenize once)."),
@@ -98,7 +102,7 @@ def train(
         tokenizer=tokenizer, seed=seed, batch_size=batch_size, seq_len=seq_len,
         answer_loss_weight=answer_loss_weight, n_evals=n_evals, log_every=log_every, threads=threads, dtype=dtype,
         init_from=init_from, grow=grow, stop_fraction=stop_fraction, export_hf=export_hf,
-        grad_accum=grad_accum, device=device, compile=compile, token_cache=token_cache,
+        grad_accum=grad_accum, device=device, compile=compile, token_cache=token_cache, ema_decay=ema_decay,
     )  # fmt: skip
     if dry_run:
         from curriscale.train.setup import describe_run

@@ -25,9 +25,14 @@ from curriscale.io import fsync_path
 
 
 def save_checkpoint(
-    run_dir: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+    run_dir: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    average: torch.nn.Module | None = None,
 ) -> None:
-    """Write model, optimizer and trainer state (plus the torch RNG state) as `run_dir/checkpoint`.
+    """Write model, optimizer and trainer state (plus the torch RNG state) as `run_dir/checkpoint`,
+    and the averaged weights (`averaging.py`) as `average.safetensors` when the run keeps them.
 
     Tensors are written from wherever they live (a GPU included); `load_checkpoint` maps them to the
     CPU first, so a checkpoint loads on any device.
@@ -35,12 +40,14 @@ def save_checkpoint(
     final, new, old = run_dir / "checkpoint", run_dir / "checkpoint.new", run_dir / "checkpoint.old"
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir(parents=True)
-    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(weights, new / "model.safetensors")
+    files = {"model.safetensors": model, "average.safetensors": average}
+    for name, weights in files.items():
+        if weights is not None:
+            save_file({k: v.detach().cpu().contiguous() for k, v in weights.state_dict().items()}, new / name)
     torch.save(optimizer.state_dict(), new / "optimizer.pt")
     torch.save({**state, "torch_rng": torch.get_rng_state()}, new / "state.pt")
-    for name in ("model.safetensors", "optimizer.pt", "state.pt"):
-        fsync_path(new / name)
+    for path in new.iterdir():
+        fsync_path(path)
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         final.rename(old)
@@ -57,14 +64,12 @@ def checkpoint_dir(run_dir: Path) -> Path | None:
     return None
 
 
-def load_weights(folder: Path, model: torch.nn.Module) -> None:
-    """Load `model.safetensors` from a checkpoint folder into `model` (shapes must match)."""
+def load_weights(folder: Path, model: torch.nn.Module, name: str = "model.safetensors") -> None:
+    """Load weights (`model.safetensors`, or `name`) from a checkpoint folder into `model`."""
     try:
-        model.load_state_dict(load_file(folder / "model.safetensors", device="cpu"))
+        model.load_state_dict(load_file(folder / name, device="cpu"))
     except (RuntimeError, OSError, SafetensorError) as error:
-        raise CurriscaleError(
-            f"{folder}/model.safetensors: damaged or not this model's weights: {error}"
-        ) from error
+        raise CurriscaleError(f"{folder}/{name}: damaged or not this model's weights: {error}") from error
 
 
 def load_state(folder: Path) -> dict[str, Any]:
@@ -72,9 +77,17 @@ def load_state(folder: Path) -> dict[str, Any]:
     return _load(folder / "state.pt")
 
 
-def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Restore model, optimizer and torch RNG from `folder`; return the trainer state dict."""
+def load_checkpoint(
+    folder: Path,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    average: torch.nn.Module | None = None,
+) -> dict[str, Any]:
+    """Restore model, optimizer, torch RNG (and the averaged weights) from `folder`; return the
+    trainer state dict."""
     load_weights(folder, model)
+    if average is not None:
+        load_weights(folder, average, "average.safetensors")
     try:
         # Moments are mapped to the CPU and moved by load_state_dict to each parameter's device.
         optimizer.load_state_dict(_load(folder / "optimizer.pt"))

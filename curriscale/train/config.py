@@ -50,6 +50,8 @@ class TrainConfig:
             use fewer: oversubscribed OpenMP threads made steps 10-20x slower here.
         compile: torch.compile the model for training (~2x faster steps, minutes of compile).
         lr_params: extra `LRSchedule` parameters (decay_fraction, step_milestones, step_gamma).
+        ema_decay: keep an exponential moving average of the weights with this decay (e.g. 0.99)
+            and evaluate it next to the raw weights (`ema_*` metrics; see `averaging.py`).
         token_cache: a folder for the curriculum's encoded row groups (BPE tokenizers), shared by
             every rank and run that uses it: each row group is tokenized once, not once per rank
             (each rank replays the whole stream), epoch and grid cell. A grid uses RUNS/token_cache.
@@ -84,6 +86,7 @@ class TrainConfig:
     dtype: str = "auto"
     device: str = "auto"
     grad_accum: int = 1
+    ema_decay: float | None = None
     token_cache: str | None = None
     threads: int | None = None
     init_from: str | None = None
@@ -124,6 +127,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise CurriscaleError(f"--{name.replace('_', '-')} {value!r}: must be a positive number")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            raise CurriscaleError(f"--ema-decay {self.ema_decay}: must be in (0, 1), e.g. 0.99")
         if not 0 <= self.warmup_fraction < 1:
             raise CurriscaleError(f"warmup_fraction={self.warmup_fraction}: must be in [0, 1)")
 

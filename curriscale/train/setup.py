@@ -22,6 +22,7 @@ from curriscale.devices import resolve_device
 from curriscale.errors import CurriscaleError
 from curriscale.io import atomic_write_json
 from curriscale.train import device as devices
+from curriscale.train.averaging import WeightAverage
 from curriscale.train.config import TrainConfig
 from curriscale.train.data import Batches, SourceFactory
 from curriscale.train.distributed import Distributed
@@ -57,6 +58,7 @@ class Run:
     eval_set: EvalSet | None
     ood_set: EvalSet | None
     memory: MemoryEstimate
+    average: WeightAverage | None  # the EMA of the weights, kept by rank 0 (it evaluates)
     peak_flops: float
     peak_source: str
 
@@ -168,6 +170,7 @@ def set_up(
         eval_set=evals[0],
         ood_set=evals[1],
         memory=memory,
+        average=WeightAverage(start.model, config.ema_decay) if config.ema_decay and dist.is_main else None,
         peak_flops=peak,
         peak_source=peak_source,
     )

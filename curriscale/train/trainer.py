@@ -121,6 +121,8 @@ def _train_loop(run: Run, on_progress: Callable[[int, int], None] | None) -> Run
         for group in run.optimizer.param_groups:
             group["lr"] = lr
         loss_sum += _train_step(run, forward, step)
+        if run.average is not None:
+            run.average.update(model)
         step, since_log = step + 1, since_log + 1
         if on_progress and dist.is_main:
             on_progress(step, run.total_steps)
@@ -154,8 +156,11 @@ def _resume(run: Run) -> int:
     """Restore the newest checkpoint (or a growth run's start) on every rank; return its step."""
     folder = checkpoint_dir(run.run_dir)
     if folder is not None:
-        state = load_checkpoint(folder, run.model, run.optimizer)
+        average = run.average.model if run.average is not None else None
+        state = load_checkpoint(folder, run.model, run.optimizer, average)
         samplers, step = rank_samplers(state, run.dist.world_size, folder), state["step"]
+        if run.average is not None:
+            run.average.updates = state["average_updates"]
     elif run.start.samplers is not None:
         samplers, step = rank_samplers({"samplers": run.start.samplers}, run.dist.world_size, run.run_dir), 0
     else:
@@ -240,23 +245,34 @@ def _evaluate_and_save(run: Run, records: Records, row: dict) -> None:
         # and recomputes; the other order would leave a checkpoint whose rows were never written.
         records.write()
         state = {"step": row["step"], "tokens": row["tokens"], "flops": row["flops"], "samplers": samplers}
-        save_checkpoint(run.run_dir, run.model, run.optimizer, state)
+        average = None
+        if run.average is not None:
+            state["average_updates"], average = run.average.updates, run.average.model
+        save_checkpoint(run.run_dir, run.model, run.optimizer, state, average)
 
 
 def _evaluate_checked(run: Run, step: int) -> tuple[dict, np.ndarray | None]:
     """Eval (and OOD) metrics and per-position losses; stops the run on non-finite weights or loss."""
-    metrics, positions = {}, None
-    with autocast(run.device, run.config.dtype):
-        if run.eval_set is not None:
-            metrics, positions = evaluate(run.model, run.eval_set)
-        if run.ood_set is not None:
-            metrics.update(evaluate(run.model, run.ood_set, prefix="ood_")[0])
+    metrics, positions = _evaluate_model(run, run.model)
+    if run.average is not None:
+        metrics.update(_evaluate_model(run, run.average.model, prefix="ema_")[0])
     finite = all(np.isfinite(v) for k, v in metrics.items() if "loss" in k)
     if not finite or not all(torch.isfinite(p).all() for p in run.model.parameters()):
         raise CurriscaleError(
             f"{run.run_dir}: non-finite weights or eval loss at step {step}; stopped. "
             f"The last good checkpoint is {checkpoint_dir(run.run_dir) or 'none (no checkpoint yet)'}"
         )
+    return metrics, positions
+
+
+def _evaluate_model(run: Run, model: torch.nn.Module, prefix: str = "") -> tuple[dict, np.ndarray | None]:
+    """One model's eval and OOD metrics (names prefixed with `prefix`) and per-position eval losses."""
+    metrics, positions = {}, None
+    with autocast(run.device, run.config.dtype):
+        if run.eval_set is not None:
+            metrics, positions = evaluate(model, run.eval_set, prefix=prefix)
+        if run.ood_set is not None:
+            metrics.update(evaluate(model, run.ood_set, prefix=f"{prefix}ood_")[0])
     return metrics, positions
 
 
