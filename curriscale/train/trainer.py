@@ -47,7 +47,8 @@ from curriscale.train.device import autocast, configure
 from curriscale.train.distributed import Distributed
 from curriscale.train.evaluate import evaluate
 from curriscale.train.records import Records
-from curriscale.train.setup import Run, resolve_request, set_up, write_run_header
+from curriscale.train.run_header import write_run_header
+from curriscale.train.setup import Run, resolve_request, set_up
 from curriscale.train.throughput import Throughput
 
 
