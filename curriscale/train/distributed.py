@@ -61,6 +61,9 @@ class Distributed:
         if not self.active or dist.is_initialized():
             return
         backend = "nccl" if device.type == "cuda" else "gloo"
+        if device.type == "cuda":
+            # NCCL and the object collectives use the current device: this rank's GPU, not cuda:0.
+            torch.cuda.set_device(device)
         # Rank 0 evaluates and writes checkpoints while the others wait at a barrier: allow long waits.
         dist.init_process_group(backend, timeout=datetime.timedelta(hours=2))
 
