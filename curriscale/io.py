@@ -5,11 +5,15 @@ same folder and are renamed into place only when complete, so an interrupted run
 half-written file that a rerun would mistake for a finished one. The file is fsynced before the
 rename and its folder after it, so a power cut cannot leave the new name pointing at lost bytes.
 Whole folders (a build, an exported dataset) are swapped in the same way by `replace_folder`.
+A writer killed with SIGKILL never reaches its cleanup and leaves its temporary behind (a hidden
+`.<name>.<random>.tmp`, as large as the file was when it died); the next writer of that file or
+folder removes it with `remove_temporaries`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -39,6 +43,20 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         fsync_path(path.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def remove_temporaries(folder: str | os.PathLike, name: str | None = None) -> None:
+    """Delete the temporaries that killed writers of `folder/name` (of any file when `name` is None) left.
+
+    Matches what `atomic_output` creates, `.<name>.<random>.tmp`, files or folders alike. Call it
+    only where no live process can be writing such a file: while holding the folder's lock
+    (`curriscale.locking.folder_lock`), or for a file only the caller ever writes.
+    """
+    for stale in Path(folder).glob(f".{glob.escape(name) if name else '*'}.*.tmp"):
+        if stale.is_dir() and not stale.is_symlink():
+            remove_tree(stale)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 def fsync_path(path: str | os.PathLike) -> None:

@@ -33,7 +33,7 @@ from curriscale.curricula.manifest import Manifest, load_manifest
 from curriscale.curricula.sampler import CurriculumSampler, Draw
 from curriscale.curricula.tier_reader import reading_tier_file
 from curriscale.errors import CurriscaleError
-from curriscale.io import atomic_output, atomic_write_json, remove_tree, replace_folder
+from curriscale.io import atomic_output, atomic_write_json, remove_temporaries, remove_tree, replace_folder
 from curriscale.locking import folder_lock
 
 FORMATS = ("tokens", "jsonl", "hf")
@@ -169,7 +169,8 @@ def _export_hf(sampler: CurriculumSampler, out: Path, stages: _StageTable, progr
             "--format hf needs the Hugging Face datasets package: pip install datasets"
         ) from error
     schema = _ordered_schema(sampler)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".hf-") as scratch:
+    # Named like atomic_output's temporaries, so a rerun removes the one a killed export left.
+    with tempfile.TemporaryDirectory(dir=out, prefix=".hf.", suffix=".tmp") as scratch:
         # Stream rows into an Arrow file that datasets memory-maps: the export never sits in RAM.
         arrow = Path(scratch) / "ordered.arrow"
         with pa.OSFile(str(arrow), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
@@ -299,6 +300,7 @@ def export_curriculum(
         # export.json marks a finished export: drop an old one first, so an interrupted rerun never
         # leaves new data files beside a stale sidecar.
         (out / "export.json").unlink(missing_ok=True)
+        remove_temporaries(out)  # a killed export's half-written files (we hold the folder's lock)
         stages = _StageTable(sampler)
         details = _EXPORTERS[fmt](sampler, out, stages, progress)
         summary = {

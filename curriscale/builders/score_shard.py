@@ -27,7 +27,7 @@ from datatrove.pipeline.base import PipelineStep
 from curriscale.builders.readers import INTERNAL, internal
 from curriscale.builders.score_rules import reason_key, score_with_retries, text_problem
 from curriscale.errors import CurriscaleError
-from curriscale.io import atomic_output, atomic_write_json
+from curriscale.io import atomic_output, atomic_write_json, remove_temporaries
 from curriscale.scorers.base import Scorer
 
 SPILL_BYTES = 256 << 20  # a task moves its buffered scored rows to a memory-mapped Arrow file past this
@@ -239,6 +239,10 @@ class ScoreShard(PipelineStep):
                 buffer.add_batch(batch, self.max_chars)
             progress.write_text(str(buffer.counts["documents_in"]))  # polled by the driver's progress bar
         name = f"part-{rank:05d}.parquet"
+        # Only this task writes its parts and counts: drop the temporaries a killed run of it left.
+        for folder in ("scored", "rejected"):
+            remove_temporaries(Path(self.out_dir) / folder, name)
+        remove_temporaries(progress.parent, f"{rank:05d}.json")
         buffer.write_scored(Path(self.out_dir) / "scored" / name)
         write_parquet(buffer.rejected_table(), Path(self.out_dir) / "rejected" / name)
         for key, value in buffer.counts.items():
