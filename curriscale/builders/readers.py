@@ -25,6 +25,7 @@ from datatrove.pipeline.readers.base import BaseReader
 from loguru import logger
 
 from curriscale.builders.inputs import ReadUnit, load_saved_dataset, units_for_task
+from curriscale.pool_worker import leave_ctrl_c_to_parent
 
 INTERNAL = "__curriscale__"  # metadata key for the pipeline's own bookkeeping (source, rejection)
 _ROWS_PER_READ = 1024
@@ -159,9 +160,17 @@ class CorpusReader(BaseReader):
             return read_dataset_rows(unit, self.text_key, self.id_key)
         return read_text_file(unit)
 
+    def __setstate__(self, state: dict) -> None:
+        # A local executor's worker process unpickles its pipeline before datatrove logs the task's
+        # start, so this is the place to silence those lines too.
+        self.__dict__.update(state)
+        if not self.datatrove_logs:
+            logger.disable("datatrove")
+
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if not self.datatrove_logs:
             logger.disable("datatrove")  # worker processes start with datatrove's console logging on
+        leave_ctrl_c_to_parent()
         for unit in units_for_task(self.units, rank, world_size):
             self.stat_update("input_units")
             for document in self.read_unit(unit):

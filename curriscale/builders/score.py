@@ -194,6 +194,25 @@ def score_corpus(
         return finalize_scoring(out, logs)
 
 
+def _is_complete(logs: Path, rank: int) -> bool:
+    """Whether datatrove marked task `rank` complete (a rerun skips it)."""
+    return (logs / "completions" / f"{rank:05d}").is_file()
+
+
+def finished_tasks(
+    out_dir: str | os.PathLike, logging_dir: str | os.PathLike | None = None
+) -> tuple[int, int]:
+    """`(finished, planned)` scoring tasks of the run in `out_dir`; `(0, 0)` before it was planned.
+
+    A finished task's part is kept and a rerun skips it; an unfinished one starts again from its start.
+    """
+    logs = Path(logging_dir) if logging_dir else Path(out_dir) / "logs"
+    if not (logs / CONFIG_NAME).is_file():
+        return 0, 0
+    tasks = json.loads((logs / CONFIG_NAME).read_text())["tasks"]
+    return sum(_is_complete(logs, rank) for rank in range(tasks)), tasks
+
+
 def _unify_parts(paths: list[Path], score_columns: list[str]) -> None:
     """Give every scored part the same schema (carried fields can differ between tasks)."""
     schemas = [pq.read_schema(p).remove_metadata() for p in paths]
@@ -229,7 +248,7 @@ def finalize_scoring(out_dir: str | os.PathLike, logging_dir: str | os.PathLike 
     logs = Path(logging_dir) if logging_dir else out / "logs"
     config = json.loads((logs / CONFIG_NAME).read_text())
     ranks = range(config["tasks"])
-    missing = [r for r in ranks if not (logs / "completions" / f"{r:05d}").is_file()]
+    missing = [r for r in ranks if not _is_complete(logs, r)]
     if missing:
         raise CurriscaleError(
             f"{out}: tasks {missing} did not finish (logs in {logs / 'logs'}); rerun the same command to resume"

@@ -122,9 +122,11 @@ class ProgressPoller:
             self.thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, error_type, *exc) -> None:
         if self.callback:
             self.stop.set()
             self.thread.join()
             done = self.poll()
-            self.callback(done, done)  # the estimate was only an estimate: finish the bar at the true count
+            # The estimate was only an estimate: a finished run ends the bar at the true count; an
+            # interrupted or failed one leaves it where it stopped.
+            self.callback(done, done if error_type is None else max(self.expected, done))

@@ -14,6 +14,7 @@ import typer
 
 from curriscale import __version__
 from curriscale.cli import console
+from curriscale.cli.interrupt import EXIT_CODE, Interrupted
 from curriscale.errors import CurriscaleError
 
 COMMAND_MODULES = [
@@ -61,15 +62,18 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Entry point: run the app, turning user errors into exit code 2."""
+    """Entry point: run the app, turning user errors into exit code 2 and Ctrl-C into 130."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except CurriscaleError as error:
         console.error(str(error))
         sys.exit(2)
+    except Interrupted as interruption:
+        console.interrupted(str(interruption))
+        sys.exit(EXIT_CODE)
     except typer.Abort:
         console.error("aborted")
-        sys.exit(130)
+        sys.exit(EXIT_CODE)
     except SystemExit:
         raise
     except Exception as error:  # usage errors (bad option, missing argument) arrive here
@@ -77,6 +81,12 @@ def main() -> None:
             error.show()
             sys.exit(2)
         raise
+    # typer returns, rather than raises, the code of an `Exit`; it makes one of a Ctrl-C that no
+    # `resumable` block caught (a short command), which must not exit 0 either.
+    if isinstance(code, int) and code:
+        if code == EXIT_CODE:
+            console.interrupted("stopped by Ctrl-C")
+        sys.exit(code)
 
 
 def _is_usage_error(error: Exception) -> bool:

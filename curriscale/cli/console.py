@@ -34,6 +34,11 @@ def error(message: str) -> None:
     err.print(f"[bold red]error:[/] {_one_line(message)}", highlight=False, soft_wrap=True)
 
 
+def interrupted(message: str) -> None:
+    """Print the one line of a command stopped by Ctrl-C (what it kept, how to resume) to stderr."""
+    err.print(f"[bold yellow]interrupted:[/] {_one_line(message)}", highlight=False, soft_wrap=True)
+
+
 def _one_line(message: str) -> str:
     """`message` on one line (a library's own error may span several), shown as written, not as markup.
 

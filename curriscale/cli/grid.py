@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from curriscale.cli import console
+from curriscale.cli.interrupt import resumable
 from curriscale.errors import CurriscaleError
 
 
@@ -47,15 +49,70 @@ def grid(
     options = {"partition": slurm_partition, "time": slurm_time} if executor == "slurm" else {}
     if executor == "local":
         _warn_about_idle_gpus(grid_yaml)
-    with console.progress() as bar:
+    cells = CellReporter(out / "cells", lines=not console.err.is_terminal)
+    with resumable(cells.kept), console.progress() as bar:
         task = bar.add_task("grid cells", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+            cells.report(done, total)
+
         index = run_grid(
-            grid_yaml, out, workers=workers, executor=executor,
-            on_progress=lambda done, total: bar.update(task, completed=done, total=total), **options,
-        )  # fmt: skip
+            grid_yaml, out, workers=workers, executor=executor, on_progress=on_progress, **options
+        )
     counts = index.group_by("status").aggregate([("cell", "count")]).to_pylist()
     console.info(", ".join(f"{row['cell_count']} {row['status']}" for row in counts))
     console.out.print(str(out / "runs.parquet"))
+
+
+class CellReporter:
+    """Follows a running grid's cells: counts them, and prints a line per finished cell if asked.
+
+    Without a terminal the progress bar shows nothing until the grid ends, which can be hours, so
+    `lines=True` prints each cell as it finishes (name, final eval loss, time). Cells finished
+    before this run started are not reported again.
+
+    Args:
+        cells_dir: the grid's `RUNS/cells/`, one run folder per cell.
+        lines: print a line per finished or failed cell.
+    """
+
+    def __init__(self, cells_dir: Path, lines: bool):
+        self.cells_dir, self.lines = cells_dir, lines
+        self.seen = set(self._ended())
+        self.done, self.total = 0, 0
+
+    def _ended(self) -> list[Path]:
+        """done.json or error.json of every cell that finished or failed."""
+        return sorted(self.cells_dir.glob("*/done.json")) + sorted(self.cells_dir.glob("*/error.json"))
+
+    def report(self, done: int, total: int) -> None:
+        """Take the grid's progress; print the cells that ended since the last call."""
+        self.done, self.total = done, total
+        for marker in self._ended():
+            if marker not in self.seen:
+                self.seen.add(marker)
+                if self.lines:
+                    console.info(self._line(marker))
+
+    @staticmethod
+    def _line(marker: Path) -> str:
+        from curriscale.train.config import RunResult
+
+        run_dir = marker.parent
+        if marker.name == "error.json":
+            return f"cell {run_dir.name} failed: {json.loads(marker.read_text())['error']}"
+        # config.json is written when the run (or its resume) starts: the difference is its training time
+        seconds = marker.stat().st_mtime - (run_dir / "config.json").stat().st_mtime
+        loss = RunResult.load(run_dir).final_eval_loss
+        return f"cell {run_dir.name} done: final eval loss {loss:.4g}, {seconds:.1f} s"
+
+    def kept(self) -> str:
+        """What an interrupted grid leaves for a rerun."""
+        return (
+            f"kept {self.done} of {self.total} finished cells in {self.cells_dir.parent} "
+            "(an unfinished cell resumes from its last checkpoint)"
+        )
 
 
 def _warn_about_idle_gpus(grid_yaml: Path) -> None:

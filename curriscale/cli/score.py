@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from curriscale.cli import console
+from curriscale.cli.interrupt import resumable
 
 
 def score(
@@ -51,7 +52,7 @@ def score(
     options = (
         {"partition": slurm_partition, "time": slurm_time} if executor == "slurm" and slurm_partition else {}
     )
-    with console.progress() as bar:
+    with resumable(lambda: _kept(out)), console.progress() as bar:
         tasks_shown: list = []  # the bar appears with the first report, not before input checks pass
 
         def on_progress(done: int, expected: int) -> None:
@@ -97,6 +98,16 @@ def score(
             "(is the input in the format its extension says, and is --text-field right?)"
         )
     console.out.print(str(result.path))
+
+
+def _kept(out: Path) -> str:
+    """What an interrupted scoring run leaves for a rerun: the parts of its finished tasks."""
+    from curriscale.builders.score import finished_tasks
+
+    finished, tasks = finished_tasks(out)
+    if not tasks:
+        return f"nothing was written to {out} yet"
+    return f"{finished} of {tasks} scoring tasks finished and are kept in {out}"
 
 
 def register(app: typer.Typer) -> None:

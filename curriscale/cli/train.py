@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from curriscale.cli import console
+from curriscale.cli.interrupt import resumable
 
 
 def train(
@@ -122,7 +123,8 @@ def train(
         bar.update(task, completed=step, total=total)
 
     try:
-        result = run_training(config, on_progress=on_progress)
+        with resumable(lambda: kept_checkpoint(out)):
+            result = run_training(config, on_progress=on_progress)
     finally:
         bar.stop()
     metrics = ", ".join(
@@ -133,6 +135,16 @@ def train(
     for line in cut_question_warnings(out / "config.json"):
         console.warning(line)
     console.out.print(str(out))
+
+
+def kept_checkpoint(run_dir: Path) -> str:
+    """What an interrupted run leaves for a rerun: its newest checkpoint, if it wrote one."""
+    from curriscale.train.checkpoint import checkpoint_dir, load_state
+
+    folder = checkpoint_dir(run_dir)
+    if folder is None:
+        return f"no checkpoint in {run_dir} yet (the first comes with the first evaluation)"
+    return f"kept the checkpoint at step {load_state(folder)['step']} in {run_dir}"
 
 
 def execution_line(config_path: Path, throughput: dict[str, float]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from datatrove.pipeline.base import PipelineStep
 
 from curriscale.errors import CurriscaleError
+from curriscale.pool_worker import leave_ctrl_c_to_parent
 from curriscale.train.config import TrainConfig
 from curriscale.train.grid_plan import Cell
 from curriscale.train.grid_resources import Resources, cluster_options, local_workers, process_threads
@@ -57,6 +58,7 @@ class TrainCell(PipelineStep):
         elif processes > 1:
             launch_cell(config, processes, log_file)
         else:
+            leave_ctrl_c_to_parent()  # a cell in a pool worker: the grid's process reports the Ctrl-C
             train_cell(TrainConfig.from_dict(config))
         return iter(())
 
