@@ -1,7 +1,8 @@
 """Find, check and fingerprint the inputs of `curriscale score` before any work starts.
 
-An INPUT is a JSONL file (`.jsonl`, `.jsonl.gz`), a Parquet file, a `.txt` file (one document),
-a folder of such files (searched recursively, hidden files skipped), or a Hugging Face dataset
+An INPUT is a JSONL file (`.jsonl`, `.jsonl.gz`), a Parquet file, a `.txt` file (one document, or
+one per paragraph or line: `TXT_SPLITS`), a folder of such files (searched recursively, hidden files
+and folders below it skipped), or a Hugging Face dataset
 saved with `save_to_disk`. Planning turns the inputs into `ReadUnit`s, the pieces datatrove tasks
 share out: a whole JSONL or text file, one Parquet row group, or a row range of a dataset split.
 
@@ -32,6 +33,7 @@ HF_ROWS_PER_UNIT = 50_000  # dataset rows per read unit: small enough to spread 
 JSONL_BYTES_PER_UNIT = 32 << 20  # plain JSONL files are cut into read units of at most about this size
 MIN_JSONL_UNIT_BYTES = 1 << 20  # ... and at least this size, aiming at 4 units per task for a lone file
 _CHUNK = 1 << 20
+TXT_SPLITS = ("none", "paragraph", "line")  # a .txt file is one document, or one per paragraph or line
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,16 @@ def _check_jsonl_text_field(path: Path, text_field: str) -> None:
             return
 
 
+def _expected_text_documents(path: Path, txt_split: str) -> int:
+    """About how many documents a `.txt` file gives (for progress bars): 1, its paragraphs or lines."""
+    if txt_split == "none":
+        return 1
+    data = path.read_bytes()
+    return data.count(b"\n\n") + 1 if txt_split == "paragraph" else data.count(b"\n") + 1
+
+
 def _plan_file(
-    index: int, path: Path, stem: str, text_field: str, tasks: int
+    index: int, path: Path, stem: str, text_field: str, tasks: int, txt_split: str
 ) -> tuple[list[ReadUnit], str, int]:
     """Read units, SHA-256 and expected document count for one data file; `stem` prefixes its ids."""
     kind = file_kind(path)
@@ -158,7 +168,8 @@ def _plan_file(
         return units, digest, lines
     if kind == "text":
         weight = max(path.stat().st_size, 1)
-        return [ReadUnit(index, str(path), "text", stem, weight=weight)], sha256_file(path), 1
+        unit = ReadUnit(index, str(path), "text", stem, weight=weight)
+        return [unit], sha256_file(path), _expected_text_documents(path, txt_split)
     try:
         metadata = pq.ParquetFile(path).metadata
     except Exception as error:  # pyarrow raises several types for a file that is not Parquet
@@ -229,7 +240,7 @@ def _plan_dataset(index: int, folder: Path, text_field: str) -> tuple[list[ReadU
 
 
 def plan_inputs(
-    inputs: list[str | os.PathLike], text_field: str, tasks: int = 1
+    inputs: list[str | os.PathLike], text_field: str, tasks: int = 1, txt_split: str = "none"
 ) -> tuple[list[InputInfo], list[ReadUnit]]:
     """Check every input and split it into read units, in a deterministic order.
 
@@ -237,6 +248,7 @@ def plan_inputs(
         inputs: files or folders, as the user gave them.
         text_field: the field/column holding the document text.
         tasks: how many tasks will share the units (big JSONL files are cut finer for more tasks).
+        txt_split: how `.txt` files become documents (`TXT_SPLITS`); only the progress estimate here.
 
     Returns:
         Provenance for each input, and all read units (input order, then sorted paths, then rows).
@@ -257,10 +269,11 @@ def plan_inputs(
             found, digest, expected = _plan_dataset(index, path, text_field)
             infos.append(InputInfo(str(raw), "hf_dataset", 1, digest, expected))
         elif path.is_dir():
+            # Only the parts below the folder count as hidden: `../corpus` and `.data/` are fine to give.
             candidates = sorted(
                 p
                 for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.parts)
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             files = [p for p in candidates if file_kind(p)]
             if not files:
@@ -270,7 +283,7 @@ def plan_inputs(
                 stem = (
                     file.parent.relative_to(path) / file_stem(file)
                 ).as_posix()  # unique within the folder
-                file_units, digest, count = _plan_file(index, file, stem, text_field, tasks)
+                file_units, digest, count = _plan_file(index, file, stem, text_field, tasks, txt_split)
                 found += file_units
                 digests.append(digest)
                 expected += count
@@ -279,7 +292,7 @@ def plan_inputs(
                 InputInfo(str(raw), "folder", len(files), digest, expected, len(candidates) - len(files))
             )
         elif file_kind(path):
-            found, digest, expected = _plan_file(index, path, file_stem(path), text_field, tasks)
+            found, digest, expected = _plan_file(index, path, file_stem(path), text_field, tasks, txt_split)
             infos.append(InputInfo(str(raw), file_kind(path), 1, digest, expected))
         else:
             raise CurriscaleError(f"{raw}: unsupported input format (expected {SUPPORTED})")

@@ -8,8 +8,10 @@ writes to `rejected/` instead of scoring them.
 
 Ids come from the id field when a record has one, else `<file stem>-<n>`. Sources and those `n`
 count JSONL lines from 1 (as editors do) and Parquet/dataset rows from 0 (as pyarrow does); a text
-file is one document whose id is its stem (its path below the input folder, without `.txt`). Blank JSONL lines
-are not documents. Every other field of a record rides along in `metadata`.
+file is one document whose id is its stem (its path below the input folder, without `.txt`), or,
+split by paragraph or line, one per piece with id `<stem>-<n>`, n the line the piece starts on.
+Blank JSONL lines and blank pieces are not documents. Every other field of a record rides along in
+`metadata`.
 """
 
 from __future__ import annotations
@@ -99,14 +101,40 @@ def read_jsonl(unit: ReadUnit, text_field: str, id_field: str) -> Iterator[Docum
         yield record_to_document(record, unit, number, text_field, id_field, source)
 
 
-def read_text_file(unit: ReadUnit) -> Iterator[Document]:
-    """A whole `.txt` file as one Document (UTF-8; undecodable files rejected)."""
+def text_pieces(text: str, split: str) -> Iterator[tuple[int, str]]:
+    """`(line number, piece)` for each non-blank line, or paragraph (lines up to a blank one), of `text`.
+
+    Line numbers count from 1 and name the piece's first line. A line of spaces counts as blank.
+    """
+    first, block = 0, []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if line.strip():
+            if not block:
+                first = number
+            block.append(line)
+        if block and (split == "line" or not line.strip()):
+            yield first, "\n".join(block)
+            block = []
+    if block:
+        yield first, "\n".join(block)
+
+
+def read_text_file(unit: ReadUnit, split: str = "none") -> Iterator[Document]:
+    """A `.txt` file as Documents: the whole file, or one per paragraph or line (see `text_pieces`).
+
+    UTF-8; an undecodable file is one rejected document, whatever the split.
+    """
     data = Path(unit.path).read_bytes()
     try:
         text, reject = data.decode("utf-8").removeprefix("\ufeff"), None
     except UnicodeDecodeError as error:
         text, reject = data.decode("utf-8", errors="replace"), f"binary or invalid UTF-8: byte {error.start}"
-    yield _document(text, unit.stem, {}, unit, unit.path, reject)
+    if split == "none" or reject:
+        yield _document(text, unit.stem, {}, unit, unit.path, reject)
+        return
+    for line, piece in text_pieces(text, split):
+        yield _document(piece, f"{unit.stem}-{line}", {}, unit, f"{unit.path}:{line}", None)
 
 
 def read_parquet_row_group(unit: ReadUnit, text_field: str, id_field: str) -> Iterator[Document]:
@@ -141,14 +169,23 @@ class CorpusReader(BaseReader):
         text_field: field/column with the text.
         id_field: field/column with the id.
         datatrove_logs: False silences datatrove's log lines in the task's process (console and file).
+        txt_split: `.txt` files as one document ("none"), or one per "paragraph" or "line".
     """
 
     name = "curriscale corpus"
 
-    def __init__(self, units: list[ReadUnit], text_field: str, id_field: str, datatrove_logs: bool = True):
+    def __init__(
+        self,
+        units: list[ReadUnit],
+        text_field: str,
+        id_field: str,
+        datatrove_logs: bool = True,
+        txt_split: str = "none",
+    ):
         super().__init__(text_key=text_field, id_key=id_field)
         self.units = units
         self.datatrove_logs = datatrove_logs
+        self.txt_split = txt_split
 
     def read_unit(self, unit: ReadUnit) -> Iterator[Document]:
         """The documents of one unit, by its kind."""
@@ -158,7 +195,7 @@ class CorpusReader(BaseReader):
             return read_parquet_row_group(unit, self.text_key, self.id_key)
         if unit.kind == "hf":
             return read_dataset_rows(unit, self.text_key, self.id_key)
-        return read_text_file(unit)
+        return read_text_file(unit, self.txt_split)
 
     def __setstate__(self, state: dict) -> None:
         # A local executor's worker process unpickles its pipeline before datatrove logs the task's

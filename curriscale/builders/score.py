@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from loguru import logger
 
-from curriscale.builders.inputs import plan_inputs
+from curriscale.builders.inputs import TXT_SPLITS, plan_inputs
 from curriscale.builders.readers import CorpusReader
 from curriscale.builders.score_executors import ProgressPoller, SlurmSubmission, run_here, submit_slurm
 from curriscale.builders.score_shard import ScoreShard, conform, scored_schema, write_parquet
@@ -114,6 +114,7 @@ def score_corpus(
     dry_run: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     datatrove_logs: bool = True,
+    txt_split: str = "none",
 ) -> ScoreStats | SlurmSubmission:
     """Score every document of `inputs` and write `out_dir/scored`, `rejected` and `score_stats.json`.
 
@@ -133,6 +134,8 @@ def score_corpus(
         dry_run: slurm only: write the sbatch scripts and pickled pipeline but do not call sbatch.
         on_progress: called as `(documents_done, documents_expected)` about twice a second (local/ray).
         datatrove_logs: False silences datatrove's log lines (here and in local worker processes).
+        txt_split: a `.txt` file is one document ("none"), or one per "paragraph" (blank-line
+            separated) or "line"; recorded in `score_stats.json`.
 
     Returns:
         `ScoreStats` when scoring finished here; `SlurmSubmission` for the slurm executor.
@@ -152,6 +155,8 @@ def score_corpus(
     }.items():
         if value < 1:
             raise CurriscaleError(f"{option} must be at least 1, got {value}")
+    if txt_split not in TXT_SPLITS:
+        raise CurriscaleError(f"unknown txt_split {txt_split!r} (choose from {', '.join(TXT_SPLITS)})")
     if executor not in EXECUTORS:
         raise CurriscaleError(f"unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
     if dry_run and executor != "slurm":
@@ -164,7 +169,7 @@ def score_corpus(
     out = Path(out_dir)
     logs = Path(logging_dir) if logging_dir else out / "logs"
     scorer_objects = resolve_scorers(scorers)
-    infos, units = plan_inputs(list(inputs), text_field, tasks)
+    infos, units = plan_inputs(list(inputs), text_field, tasks, txt_split)
     config = {
         "inputs": [asdict(info) for info in infos],
         "scorers": [_provenance(s) for s in scorer_objects],
@@ -174,11 +179,13 @@ def score_corpus(
         "tasks": tasks,
         "batch_size": batch_size,
         "max_chars": max_chars,
+        # Recorded only when set, so folders scored before the option existed still resume.
+        **({"txt_split": txt_split} if txt_split != "none" else {}),
     }
     with folder_lock(out):  # a second scoring run into `out` would interleave its parts with ours
         _write_config(logs, config)
         pipeline = [
-            CorpusReader(units, text_field, id_field, datatrove_logs),
+            CorpusReader(units, text_field, id_field, datatrove_logs, txt_split),
             ScoreShard(str(out), str(logs), scorer_objects, batch_size, max_chars),
         ]
         if executor == "slurm":
@@ -211,6 +218,18 @@ def finished_tasks(
         return 0, 0
     tasks = json.loads((logs / CONFIG_NAME).read_text())["tasks"]
     return sum(_is_complete(logs, rank) for rank in range(tasks)), tasks
+
+
+def longest_truncated(out_dir: str | os.PathLike, limit: int = 3) -> list[tuple[str, int]]:
+    """`(id, characters)` of the longest scored documents that the scorers saw only the start of.
+
+    For a console warning after scoring; reads the scored parts' `truncated` rows only.
+    """
+    parts = sorted((Path(out_dir) / "scored").glob("part-*.parquet"))
+    tables = [pq.read_table(p, columns=["id", "text"], filters=[("truncated", "==", True)]) for p in parts]
+    found = pa.concat_tables(tables) if tables else pa.table({"id": [], "text": []})
+    lengths = pc.utf8_length(found.column("text")).to_pylist()
+    return sorted(zip(found.column("id").to_pylist(), lengths, strict=True), key=lambda x: -x[1])[:limit]
 
 
 def _unify_parts(paths: list[Path], score_columns: list[str]) -> None:
@@ -290,6 +309,7 @@ def finalize_scoring(out_dir: str | os.PathLike, logging_dir: str | os.PathLike 
         "scorers": config["scorers"],
         "columns": config["score_columns"],
         **{k: config[k] for k in ("text_field", "id_field", "max_chars", "tasks")},
+        "txt_split": config.get("txt_split", "none"),  # absent from runs scored before the option
         "files": files,
     }
     path = out / "score_stats.json"

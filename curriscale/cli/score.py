@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,21 @@ import typer
 
 from curriscale.cli import console
 from curriscale.cli.interrupt import resumable
+from curriscale.errors import CurriscaleError
+
+# The likely cause when every document was rejected for the same kind of reason.
+LIKELY_CAUSES = {
+    "malformed JSON": "the input is not JSON Lines (a CSV or plain text named .jsonl?)",
+    "missing text field": "the text is in another field (set --text-field)",
+    "text is not a string": "--text-field names a field that holds no text",
+    "binary or invalid UTF-8": "the input is not UTF-8 text",
+}
+
+
+class TxtSplit(str, Enum):
+    none = "none"
+    paragraph = "paragraph"
+    line = "line"
 
 
 def score(
@@ -35,6 +51,12 @@ def score(
     executor: Annotated[str, typer.Option(help="local, slurm or ray.")] = "local",
     batch_size: Annotated[int, typer.Option(help="Documents per scorer call.")] = 256,
     max_chars: Annotated[int, typer.Option(help="Characters of a document the scorers see.")] = 100_000,
+    txt_split: Annotated[
+        TxtSplit,
+        typer.Option(
+            help="A .txt file is one document (none), or one per paragraph (blank-line separated) or line."
+        ),
+    ] = TxtSplit.none,
     slurm_partition: Annotated[str | None, typer.Option(help="Slurm partition (slurm executor).")] = None,
     slurm_time: Annotated[str, typer.Option(help="Slurm time limit per task.")] = "24:00:00",
     dry_run: Annotated[bool, typer.Option(help="Slurm: write the sbatch scripts, do not submit.")] = False,
@@ -76,6 +98,7 @@ def score(
             dry_run=dry_run,
             on_progress=on_progress,
             datatrove_logs=verbose,
+            txt_split=txt_split.value,
         )
     if executor == "slurm":
         what = "would submit" if result.dry_run else "submitted"
@@ -83,21 +106,50 @@ def score(
             f"{what} {len(result.scripts)} sbatch scripts; see {result.logging_dir}/launch_script.slurm"
         )
         return
+    rejected_dir = result.path.parent / "rejected"
     reasons = ", ".join(f"{k}: {v}" for k, v in result.rejected_reasons.items()) or "none"
+    if result.documents_in and not result.scored:
+        raise CurriscaleError(
+            f"no document could be scored: all {result.rejected:,} rejected ({reasons}); likely cause: "
+            f"{_likely_cause(result.rejected_reasons)}; the rejected lines are in {rejected_dir}/"
+        )
+    where = f"; see {rejected_dir}/" if result.rejected else ""
     console.info(
-        f"{result.documents_in} documents: {result.scored} scored, {result.rejected} rejected ({reasons})"
+        f"{result.documents_in} documents: {result.scored} scored, {result.rejected} rejected ({reasons}){where}"
     )
+    if result.truncated:
+        _warn_truncated(result.path.parent, result.truncated, max_chars, txt_split)
     if result.data["duplicate_ids"]:
         console.warning(
             f"{result.data['duplicate_ids']:,} scored documents share their id with another "
             "(the same input given twice?); ids stay as they are"
         )
-    if result.documents_in and not result.scored:
-        console.warning(
-            f"no document could be scored; the reasons are in {result.path.parent / 'rejected'}/ "
-            "(is the input in the format its extension says, and is --text-field right?)"
-        )
     console.out.print(str(result.path))
+
+
+def _likely_cause(reasons: dict[str, int]) -> str:
+    """What most likely went wrong when nothing could be scored, from the commonest reason."""
+    commonest = max(reasons, key=reasons.get)
+    return LIKELY_CAUSES.get(
+        commonest,
+        "see the reasons (is the input in the format its extension says, and is --text-field right?)",
+    )
+
+
+def _warn_truncated(out: Path, count: int, max_chars: int, txt_split: TxtSplit) -> None:
+    """Name the longest documents the scorers saw only the start of, and how to score all of them."""
+    from curriscale.builders.score import longest_truncated
+
+    longest = ", ".join(
+        f"{doc_id} ({chars:,} characters, {chars - max_chars:,} cut)"
+        for doc_id, chars in longest_truncated(out)
+    )
+    split = " split .txt files with --txt-split paragraph or line, or" if txt_split is TxtSplit.none else ""
+    documents = "1 document is" if count == 1 else f"{count:,} documents are"
+    console.warning(
+        f"{documents} longer than --max-chars {max_chars:,} and were scored on their first "
+        f"{max_chars:,} characters only: {longest}; to score all of them,{split} raise --max-chars"
+    )
 
 
 def _kept(out: Path) -> str:

@@ -13,10 +13,10 @@ from curriscale.builders.readers import CorpusReader, internal
 from curriscale.errors import CurriscaleError
 
 
-def read_all(inputs, text_field="text", id_field="id", world_size=1):
+def read_all(inputs, text_field="text", id_field="id", world_size=1, txt_split="none"):
     """Plan and read every task's documents; returns (infos, [(id, text, metadata, source, reject)])."""
-    infos, units = plan_inputs([str(p) for p in inputs], text_field)
-    reader = CorpusReader(units, text_field, id_field)
+    infos, units = plan_inputs([str(p) for p in inputs], text_field, txt_split=txt_split)
+    reader = CorpusReader(units, text_field, id_field, txt_split=txt_split)
     rows = []
     for rank in range(world_size):
         for doc in reader.run(rank=rank, world_size=world_size):
@@ -121,6 +121,35 @@ def test_folder_of_text_files_one_document_each(tmp_path):
     assert [(r[0], r[1]) for r in rows[:2]] == [("a", "First story."), ("sub/b", "Second story.")]
     assert rows[2][0] == "sub/junk" and rows[2][4].startswith("binary or invalid UTF-8")
     assert (infos[0].format, infos[0].files, infos[0].ignored_files) == ("folder", 3, 1)
+
+
+def test_a_folder_given_through_dot_dot_is_read_and_only_hidden_parts_below_it_are_skipped(
+    tmp_path, monkeypatch
+):
+    (tmp_path / ".corpora" / "wiki" / ".cache").mkdir(parents=True)
+    (tmp_path / ".corpora" / "wiki" / "a.txt").write_text("Kept.")
+    (tmp_path / ".corpora" / "wiki" / ".cache" / "b.txt").write_text("Hidden below the folder.")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    infos, rows = read_all(["../.corpora/wiki"])
+    assert [(r[0], r[1]) for r in rows] == [("a", "Kept.")]
+    assert (infos[0].files, infos[0].ignored_files) == (1, 0)  # the hidden one is not even a candidate
+
+
+def test_text_files_split_by_paragraph_or_line(tmp_path):
+    text = " \n = Title = \n \nFirst paragraph,\r\nstill first.\n\n\nSecond.\n"
+    (tmp_path / "wiki.txt").write_text(text, newline="")
+    infos, rows = read_all([tmp_path / "wiki.txt"], txt_split="paragraph")
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        ("wiki-2", " = Title = ", f"{tmp_path / 'wiki.txt'}:2"),
+        ("wiki-4", "First paragraph,\nstill first.", f"{tmp_path / 'wiki.txt'}:4"),
+        ("wiki-8", "Second.", f"{tmp_path / 'wiki.txt'}:8"),
+    ]
+    assert infos[0].expected_documents > 1  # an estimate for the progress bar, no longer 1
+    _, rows = read_all([tmp_path / "wiki.txt"], txt_split="line")
+    assert [r[0] for r in rows] == ["wiki-2", "wiki-4", "wiki-5", "wiki-8"]
+    _, rows = read_all([tmp_path / "wiki.txt"])
+    assert [(r[0], r[1]) for r in rows] == [("wiki", text)]  # whole: as written
 
 
 def test_saved_hf_datasets_single_and_dict(tmp_path):

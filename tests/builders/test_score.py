@@ -417,14 +417,62 @@ def test_a_file_that_is_not_gzip_despite_its_name_is_named(tmp_path):
         score_corpus([fake], tmp_path / "out")
 
 
-def test_cli_warns_when_nothing_could_be_scored(tmp_path):
+def test_cli_exit_code_2_naming_the_cause_when_nothing_could_be_scored(tmp_path):
     csv_named_jsonl = tmp_path / "table.jsonl"
     csv_named_jsonl.write_text("id,text\n1,hello\n2,world\n")
-    result = CliRunner().invoke(app, ["score", str(csv_named_jsonl), "--out", str(tmp_path / "out")])
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "curriscale",
+            "--quiet",
+            "score",
+            str(csv_named_jsonl),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert process.returncode == 2, process.stderr
+    assert process.stderr.splitlines() == [
+        "error: no document could be scored: all 3 rejected (malformed JSON: 3); likely cause: the input is "
+        f"not JSON Lines (a CSV or plain text named .jsonl?); the rejected lines are in {tmp_path / 'out' / 'rejected'}/"
+    ]
+
+
+def test_cli_points_to_the_rejected_folder_when_some_documents_were_rejected(tmp_path):
+    path = jsonl(tmp_path / "d.jsonl", [{"text": "One good document."}, "id,text"])
+    result = CliRunner().invoke(app, ["score", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
-    assert "3 documents: 0 scored, 3 rejected (malformed JSON: 3)" in output
-    assert "warning: no document could be scored" in output
+    assert (
+        f"2 documents: 1 scored, 1 rejected (malformed JSON: 1); see {tmp_path / 'out' / 'rejected'}/"
+        in output
+    )
+
+
+def test_cli_warns_about_truncated_text_files_and_splits_them_on_request(tmp_path):
+    (tmp_path / "book.txt").write_text(
+        "\n\n".join(f"Paragraph {i} has a few words in it." for i in range(40))
+    )
+    args = ["score", str(tmp_path / "book.txt"), "--scorer", "text_stats", "--max-chars", "300"]
+    whole = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "whole")])
+    assert whole.exit_code == 0, whole.output
+    output = " ".join(whole.output.split())
+    size = len((tmp_path / "book.txt").read_text())
+    assert (
+        f"warning: 1 document is longer than --max-chars 300 and were scored on their first 300 characters "
+        f"only: book ({size:,} characters, {size - 300:,} cut); to score all of them, split .txt files with "
+        "--txt-split paragraph or line, or raise --max-chars"
+    ) in output
+    split = CliRunner().invoke(app, [*args, "--txt-split", "paragraph", "--out", str(tmp_path / "split")])
+    assert split.exit_code == 0, split.output
+    assert "warning" not in split.output
+    stats = json.loads((tmp_path / "split" / "score_stats.json").read_text())
+    assert (stats["txt_split"], stats["scored"], stats["truncated"]) == ("paragraph", 40, 0)
+    assert json.loads((tmp_path / "whole" / "score_stats.json").read_text())["txt_split"] == "none"
 
 
 def test_cli_warns_about_duplicate_ids(tmp_path):
