@@ -45,7 +45,10 @@ def _recipe(**changes) -> Callable[[Path], None]:
 
 
 def _int_text(tmp: Path) -> None:
-    pq.write_table(pa.table({"id": ["a", "b"], "text": [1, 2]}), tmp / "in.parquet")
+    # A good file beside the bad one: with nothing scorable at all, score is exit 2 (test_score.py).
+    (tmp / "in").mkdir()
+    pq.write_table(pa.table({"id": ["a", "b"], "text": [1, 2]}), tmp / "in" / "bad.parquet")
+    pq.write_table(pa.table({"id": ["c"], "text": ["A good document."]}), tmp / "in" / "good.parquet")
 
 
 def _nan_difficulty(tmp: Path) -> None:
@@ -166,7 +169,7 @@ CASES = {
         ("score", "in.jsonl.gz", "--out", "out"), 2, r"in\.jsonl\.gz: cannot read .*end-of-stream",
     ),
     "Parquet text of the wrong type": Case(
-        _int_text, ("score", "in.parquet", "--scorer", "text_stats", "--out", "out"), 0,
+        _int_text, ("score", "in", "--scorer", "text_stats", "--out", "out"), 0,
         r"text is not a string", score_accounts,
     ),
     "missing text field": Case(
