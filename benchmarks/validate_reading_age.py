@@ -1,19 +1,21 @@
-"""Validate reading_age against human readability judgments, next to Flesch-Kincaid and the other formulas.
+"""Validate reading_age against human readability judgments, next to every classic formula.
 
-Two independently graded sources in ../shared/corpora:
-    onestopenglish    189 Guardian texts, each rewritten at 3 levels (3 flagged topics dropped)
-    cefr_sp_wikiauto  7,453 Wikipedia sentences with CEFR levels (train/dev/test split)
+Three graded sources in ../shared/corpora, from two independent origins:
+    onestopenglish        189 Guardian texts, each rewritten at 3 levels (3 flagged topics dropped)
+    onestopenglish_pairs  ~6,000 sentence pairs aligned across those levels (same origin)
+    cefr                  7,453 Wikipedia sentences with CEFR levels (all splits)
 
-Reported (one JSON line):
-    pairs        fraction of correctly ordered level pairs of the same OneStopEnglish text
-    rho_ose      Spearman with level over all OneStopEnglish texts
-    rho_cefr     Spearman with level on the CEFR test split (rho_cefr_dev: on the dev split)
-For reading_age, OneStopEnglish numbers come from topic-wise 5-fold cross-validation (no text is
-scored by a calibration that saw any version of it; the CEFR train split is in every fit), and
-CEFR numbers from the fit on all OneStopEnglish texts plus the CEFR train split. Transfer: fitted on
-one source only, tested on the other.
+Metrics (higher = better): `rho` Spearman with level over all texts of a source; `pairs` the share
+of (easier, harder) versions of one text a score puts in the right order (ties count half).
+Rows: every classic formula; `reading_age` as shipped (fitted on all sources: in-sample); `loso`,
+the same recipe scored by leave-one-origin-out (fitted without the held-out origin: the honest
+figure); `v1` and `v1_loso`, the previous recipe (3 features, alpha 10, OSE + CEFR train split;
+it never saw the sentence pairs, so its LOSO has no figure for them).
 
-Usage: python benchmarks/validate_reading_age.py [--corpora ../shared/corpora]
+Usage:
+    python benchmarks/validate_reading_age.py            # the tables and one JSON line
+    python benchmarks/validate_reading_age.py --select   # forward feature selection by LOSO
+    python benchmarks/validate_reading_age.py --fit      # refit the packaged coefficients
 """
 
 from __future__ import annotations
@@ -25,102 +27,151 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from curriscale.scorers.calibrate import corpus_features, fit_calibration, load_graded
-from curriscale.scorers.reading_age import FORMULAS, combine, load_coefficients
+from curriscale.io import atomic_write_json
+from curriscale.scorers.calibrate import (
+    DEFAULT_ALPHA,
+    DEFAULT_FEATURES,
+    Source,
+    fit_calibration,
+    leave_one_origin_out,
+    load_sources,
+)
+from curriscale.scorers.reading_age import COEFFS_FILE, FORMULAS, combine
 
-FOLDS = 5
-
-
-def _pair_outcomes(score: np.ndarray, levels: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """For every (easier, harder) version pair of one text: does `score` put it in the right order?"""
-    outcomes = []
-    for group in np.unique(groups):
-        idx = np.flatnonzero(groups == group)
-        easier, harder = np.meshgrid(idx, idx, indexing="ij")
-        mask = levels[easier] < levels[harder]
-        outcomes.append(score[easier[mask]] < score[harder[mask]])
-    return np.concatenate(outcomes)
+V1 = {"features": ("log_words_per_sentence", "syllables_per_word", "word_rarity"), "alpha": 10.0}
+CANDIDATES = (
+    "log_words_per_sentence",
+    "syllables_per_word",
+    "letters_per_word",
+    "word_rarity",
+    "rarity_p90",
+    "share_below_zipf_3.5",
+    "share_below_zipf_4.5",
+    "difficult_words",
+)
+ALPHAS = (0.03, 0.1, 0.3, 1.0, 3.0)
+SIGN = {"flesch_ease": -1.0}  # reading ease: higher = easier
 
 
 def ordered_pairs(score: np.ndarray, levels: np.ndarray, groups: np.ndarray) -> float:
     """Share of (easier, harder) version pairs of one text that `score` puts in the right order."""
-    return float(np.mean(_pair_outcomes(score, levels, groups)))
+    _, index = np.unique(groups, return_inverse=True)
+    order = np.argsort(index, kind="stable")
+    outcomes = []
+    for members in np.split(order, np.flatnonzero(np.diff(index[order])) + 1):
+        easier, harder = np.meshgrid(members, members, indexing="ij")
+        mask = levels[easier] < levels[harder]
+        low, high = score[easier[mask]], score[harder[mask]]
+        outcomes.append(np.where(low == high, 0.5, low < high))
+    return float(np.mean(np.concatenate(outcomes)))
 
 
-def rho(score: np.ndarray, levels: np.ndarray) -> float:
-    return float(spearmanr(score, levels).statistic)
+def metrics(source: Source, score: np.ndarray) -> dict[str, float]:
+    """`rho` (not for paired sources: their levels compare only within a pair) and `pairs` (where
+    a source has versions of one text)."""
+    corpus, _ = source
+    result = {}
+    if not corpus.paired:
+        keep = np.isfinite(score)
+        result["rho"] = round(float(spearmanr(score[keep], corpus.levels[keep]).statistic), 4)
+    if len(np.unique(corpus.groups)) < len(corpus.groups):
+        result["pairs"] = round(ordered_pairs(score, corpus.levels, corpus.groups), 4)
+    return result
+
+
+def loso_criterion(sources: list[Source], features: tuple[str, ...], alpha: float) -> float:
+    """Mean held-out figure: each source's Spearman, or its pair accuracy when it is paired."""
+    held = leave_one_origin_out(sources, features=features, alpha=alpha)
+    figures = [metrics(s, held[s[0].name]) for s in sources]
+    return float(np.mean([f.get("rho", f.get("pairs")) for f in figures]))
+
+
+def select(sources: list[Source]) -> tuple[tuple[str, ...], float]:
+    """Forward selection: add the (feature, alpha) that most raises `loso_criterion`, while it
+    rises by more than 0.002 (smaller gains are noise on these sizes)."""
+    chosen: tuple[str, ...] = ()
+    best, alpha = -1.0, DEFAULT_ALPHA
+    while True:
+        trials = [
+            (loso_criterion(sources, (*chosen, f), a), f, a)
+            for f in CANDIDATES
+            if f not in chosen
+            for a in ALPHAS
+        ]
+        score, feature, trial_alpha = max(trials) if trials else (best, "", alpha)
+        if score <= best + 0.002:
+            return chosen, alpha
+        chosen, best, alpha = (*chosen, feature), score, trial_alpha
+        print(f"LOSO {score:.4f}: {', '.join(chosen)} (alpha {alpha})")
+
+
+def v1_coefficients(sources: list[Source]) -> tuple[dict, dict[str, np.ndarray]]:
+    """The previous recipe: fitted on OneStopEnglish and the CEFR train split; and its LOSO scores."""
+    fitted = []
+    for corpus, values in sources:
+        if corpus.name == "onestopenglish_pairs":
+            continue
+        keep = corpus.split == "train" if corpus.name == "cefr" else np.full(len(corpus.texts), True)
+        fitted.append((corpus.subset(keep), {k: v[keep] for k, v in values.items()}))
+    v1_sources = [s for s in sources if s[0].name != "onestopenglish_pairs"]
+    return fit_calibration(fitted, **V1), leave_one_origin_out(v1_sources, **V1)
+
+
+def table(rows: dict[str, dict[str, dict[str, float]]], sources: list[Source]) -> str:
+    """One line per scorer, one column per (source, metric)."""
+    columns = [(c.name, m) for c, v in sources for m in metrics((c, v), v["fk_grade"])]
+    lines = [f"{'':14s}" + "".join(f"{s + ' ' + m:>28s}" for s, m in columns)]
+    for name, figures in rows.items():
+        cells = [figures.get(s, {}).get(m) for s, m in columns]
+        lines.append(f"{name:14s}" + "".join(f"{'-' if c is None else f'{c:.3f}':>28s}" for c in cells))
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora"
     parser.add_argument("--corpora", type=Path, default=default)
+    parser.add_argument("--select", action="store_true", help="forward feature selection by LOSO")
+    parser.add_argument("--fit", action="store_true", help=f"refit and write {COEFFS_FILE.name}")
     args = parser.parse_args()
-
-    ose = load_graded("onestopenglish", args.corpora / "onestopenglish")
-    cefr = load_graded("cefr", args.corpora / "cefr_sp_wikiauto")
-    f_ose, f_cefr = corpus_features(ose), corpus_features(cefr)
-    train, dev, test = cefr.split == "train", cefr.split == "dev", cefr.split == "test"
-    cefr_train = ({k: v[train] for k, v in f_cefr.items()}, cefr.levels[train])
-    cefr_dev = {k: v[dev] for k, v in f_cefr.items()}
-    cefr_test = {k: v[test] for k, v in f_cefr.items()}
-
-    def metrics(ose_score: np.ndarray, cefr_score: np.ndarray) -> dict:
-        return {
-            "pairs": round(ordered_pairs(ose_score, ose.levels, ose.groups), 4),
-            "rho_ose": round(rho(ose_score, ose.levels), 4),
-            "rho_cefr": round(rho(cefr_score, cefr.levels[test]), 4),
-        }
-
-    # Topic-wise cross-validation on OneStopEnglish, the CEFR train split in every fit.
-    topics = np.random.default_rng(0).permutation(np.unique(ose.groups))
-    cv_score = np.empty(len(ose.texts))
-    for fold in np.array_split(topics, FOLDS):
-        held = np.isin(ose.groups, fold)
-        seen = ({k: v[~held] for k, v in f_ose.items()}, ose.levels[~held])
-        cv_score[held] = combine({k: v[held] for k, v in f_ose.items()}, fit_calibration([seen, cefr_train]))
-    joint = fit_calibration([(f_ose, ose.levels), cefr_train])
-    only_ose, only_cefr = fit_calibration([(f_ose, ose.levels)]), fit_calibration([cefr_train])
-    shipped = load_coefficients()
-
-    sign = {"flesch_ease": -1.0}  # reading ease: higher = easier
-    formulas = {
-        name: metrics(sign.get(name, 1.0) * f_ose[name], sign.get(name, 1.0) * cefr_test[name])
-        for name in FORMULAS
-    }
-    # Which OneStopEnglish pairs each gets right that the other gets wrong (the totals are close).
-    right_ra, right_fk = (
-        _pair_outcomes(score, ose.levels, ose.groups) for score in (cv_score, f_ose["fk_grade"])
+    ose = args.corpora / "onestopenglish"
+    sources = load_sources(
+        [("onestopenglish", ose), ("onestopenglish_pairs", ose), ("cefr", args.corpora / "cefr_sp_wikiauto")]
     )
-    result = {
-        "bench": "validate_reading_age",
-        "reading_age": metrics(cv_score, combine(cefr_test, joint))
-        | {
-            "rho_cefr_dev": round(rho(combine(cefr_dev, joint), cefr.levels[dev]), 4),
-            "pairs_only_reading_age_right": int(np.sum(right_ra & ~right_fk)),
-            "pairs_only_fk_right": int(np.sum(right_fk & ~right_ra)),
-        },
-        "fk_grade": formulas["fk_grade"]
-        | {"rho_cefr_dev": round(rho(cefr_dev["fk_grade"], cefr.levels[dev]), 4)},
-        "transfer": {
-            "fit_ose_test_cefr": {"rho_cefr": round(rho(combine(cefr_test, only_ose), cefr.levels[test]), 4)},
-            "fit_cefr_test_ose": {
-                k: v
-                for k, v in metrics(combine(f_ose, only_cefr), combine(cefr_test, only_cefr)).items()
-                if k != "rho_cefr"
-            },
-        },
-        "shipped_coefficients": metrics(combine(f_ose, shipped), combine(cefr_test, shipped))
-        | {"ose_in_sample": True},
-        "formulas": formulas,
-        "n": {
-            "ose_texts": len(ose.texts),
-            "ose_topics": len(topics),
-            "cefr_train": int(train.sum()),
-            "cefr_test": int(test.sum()),
-        },
+    if args.select:
+        features, alpha = select(sources)
+        print(json.dumps({"bench": "select_reading_age", "features": features, "alpha": alpha}))
+        return
+    shipped = fit_calibration(sources)
+    if args.fit:
+        fitted_on = ", ".join(f"{c.name} ({len(c.texts)} texts)" for c, _ in sources)
+        atomic_write_json(COEFFS_FILE, shipped | {"fitted_on": fitted_on})
+        print(f"wrote {COEFFS_FILE}")
+    held = leave_one_origin_out(sources, features=DEFAULT_FEATURES, alpha=DEFAULT_ALPHA)
+    v1, v1_held = v1_coefficients(sources)
+    scores = {name: {c.name: SIGN.get(name, 1.0) * v[name] for c, v in sources} for name in FORMULAS}
+    scores |= {
+        "reading_age": {c.name: combine(v, shipped) for c, v in sources},
+        "loso": held,
+        "v1": {c.name: combine(v, v1) for c, v in sources},
+        "v1_loso": v1_held,
     }
-    print(json.dumps(result))
+    rows = {
+        name: {c.name: metrics((c, v), per_source[c.name]) for c, v in sources if c.name in per_source}
+        for name, per_source in scores.items()
+    }
+    print(table(rows, sources))
+    print(
+        json.dumps(
+            {
+                "bench": "validate_reading_age",
+                "features": list(DEFAULT_FEATURES),
+                "alpha": DEFAULT_ALPHA,
+                "figures": rows,
+                "n": {c.name: len(c.texts) for c, _ in sources},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,14 @@
 """Reading age: how many years of schooling a reader needs for a text (years; higher = harder).
 
 The score is a calibrated combination of a few readability features, fitted on human-graded text
-(`curriscale scorers calibrate`, see `calibrate.py`); the fitted numbers ship in
-`reading_age_coeffs.json`. The six classic formulas come out as extra columns: `fk_grade`
+(`python benchmarks/validate_reading_age.py --fit`, see `calibrate.py`); the fitted numbers ship in
+`reading_age_coeffs.json`. Besides the ratios the classic formulas are made of (words per sentence,
+syllables per word), the features describe the distribution of word frequencies, not only its mean:
+`share_below_zipf_3.5` / `share_below_zipf_4.5` (the share of words rarer than 3.5 and 4.5 on
+wordfreq's Zipf scale, i.e. below 3 and 30 per million words) play the part of Dale-Chall's
+familiar-word list with a graded frequency list instead of a fixed one; `rarity_p90` (the 90th
+percentile of word rarity) is a candidate the calibration can use. All of them mean the same for
+one sentence and for an article, which matters: graded text comes as both. The six classic formulas come out as extra columns: `fk_grade`
 (Flesch-Kincaid grade), `flesch_ease` (Flesch reading ease; higher = easier), `dale_chall`, `smog`,
 `coleman_liau`, `ari`, plus `syllables_per_word` and `difficult_words` (share of words outside the
 Dale-Chall list of 3,000 familiar words).
@@ -38,13 +44,18 @@ import numpy as np
 import pyarrow as pa
 
 from curriscale.scorers.base import Scorer
-from curriscale.scorers.words import Vocabulary, WordBatch, count_sentences, mtld, rarity_of
+from curriscale.scorers.words import Vocabulary, WordBatch, count_sentences, mtld, rarity_of, rarity_of_zipf
 
 COEFFS_FILE = Path(__file__).parent / "reading_age_coeffs.json"
 FORMULAS = ("fk_grade", "flesch_ease", "dale_chall", "smog", "coleman_liau", "ari")
 # Letters outside Latin script (\w minus digits, underscore, ASCII and Latin-1/Extended letters).
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00C0-\u024F]")
 MAX_HYPHENATED = 50  # the longest dictionary words ("pneumonoultramicroscopic...") have 45 letters
+RARITY_QUANTILE = 0.9
+SCHOOL_AGE = 6.0  # below it the years scale is compressed (see `years`)
+ZIPF_THRESHOLDS = (3.5, 4.5)  # rare-word shares: below 3 and 30 occurrences per million words
+_SHARES = tuple(f"share_below_zipf_{zipf}" for zipf in ZIPF_THRESHOLDS)
+LEXICAL_FEATURES = ("word_rarity", "rarity_p90", *_SHARES, "mtld")  # per document already: passed through
 
 
 @functools.cache
@@ -100,28 +111,42 @@ def readability_counts(texts: list[str], with_mtld: bool = True) -> dict[str, np
 
     Keys: sentences, words, syllables, polysyllables (3+ syllables), difficult (not familiar),
     letters (word characters), chars (non-space characters), tokens (whitespace-split pieces),
-    non_latin (letters outside Latin script), plus the lexical features `word_rarity` and `mtld`
-    (MTLD is the slowest feature: with `with_mtld=False` it is left NaN).
+    non_latin (letters outside Latin script), plus the lexical features `word_rarity`, `rarity_p90`,
+    `share_below_zipf_<z>` and `mtld` (MTLD is the slowest feature: with `with_mtld=False` it is
+    left NaN).
     """
     batch = WordBatch.of(texts, VOCABULARY)
     rows = batch.table[batch.ids] if len(batch.ids) else np.empty((0, len(_COLUMNS) + 1))
     counts = {name: batch.doc_sum(rows[:, i]) for i, name in enumerate(_COLUMNS)}
-    pieces = [text.split() for text in texts]
-    return counts | {
-        "words": batch.lengths.astype(np.float64),
-        "sentences": np.array(
-            [count_sentences(t) if n else 0 for t, n in zip(texts, batch.lengths, strict=True)],
-            dtype=np.float64,
-        ),
-        "chars": np.array([sum(map(len, p)) for p in pieces], dtype=np.float64),
-        "tokens": np.array([len(p) for p in pieces], dtype=np.float64),
-        # Counted by deletion: findall on 10 MB of Chinese would build ten million one-letter strings.
-        "non_latin": np.array([len(t) - len(_NON_LATIN_LETTER.sub("", t)) for t in texts], dtype=np.float64),
-        "word_rarity": batch.doc_mean(len(_COLUMNS)),
+    rarity = len(_COLUMNS)
+    lexical = {
+        "word_rarity": batch.doc_mean(rarity),
+        "rarity_p90": batch.doc_quantile(rarity, RARITY_QUANTILE),
         "mtld": np.array(
             [mtld(ids.tolist()) for ids in batch.doc_ids()] if with_mtld else np.full(len(texts), np.nan)
         ),
+    } | {
+        name: batch.doc_share_above(rarity, rarity_of_zipf(zipf))
+        for name, zipf in zip(_SHARES, ZIPF_THRESHOLDS, strict=True)
     }
+    pieces = [text.split() for text in texts]
+    return (
+        counts
+        | lexical
+        | {
+            "words": batch.lengths.astype(np.float64),
+            "sentences": np.array(
+                [count_sentences(t) if n else 0 for t, n in zip(texts, batch.lengths, strict=True)],
+                dtype=np.float64,
+            ),
+            "chars": np.array([sum(map(len, p)) for p in pieces], dtype=np.float64),
+            "tokens": np.array([len(p) for p in pieces], dtype=np.float64),
+            # Counted by deletion: findall on 10 MB of Chinese would build ten million one-letter strings.
+            "non_latin": np.array(
+                [len(t) - len(_NON_LATIN_LETTER.sub("", t)) for t in texts], dtype=np.float64
+            ),
+        }
+    )
 
 
 def readability_features(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -144,9 +169,7 @@ def readability_features(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]
             "syllables_per_word": per_word,
             "letters_per_word": counts["letters"] / words,
             "difficult_words": difficult,
-            "word_rarity": counts["word_rarity"],
-            "mtld": counts["mtld"],
-        }
+        } | {name: counts[name] for name in LEXICAL_FEATURES}
 
 
 @functools.cache
@@ -165,6 +188,17 @@ def combine(features: dict[str, np.ndarray], coeffs: dict[str, Any]) -> np.ndarr
     return total
 
 
+def years(raw: np.ndarray) -> np.ndarray:
+    """The calibrated score as an age: unchanged from `SCHOOL_AGE` up, compressed logarithmically below.
+
+    A linear calibration extrapolates: "Tom has a dog." would be read at about age 0. Below school
+    age the scale shrinks to `SCHOOL_AGE - ln(1 + SCHOOL_AGE - raw)` instead (continuous with slope 1
+    where it joins the identity), so very easy text still keeps its order without ages nobody reads at.
+    """
+    with np.errstate(invalid="ignore"):
+        return np.where(raw >= SCHOOL_AGE, raw, SCHOOL_AGE - np.log1p(np.maximum(SCHOOL_AGE - raw, 0.0)))
+
+
 class ReadingAge(Scorer):
     """Calibrated reading age in years, with the classic formulas as extra columns.
 
@@ -174,7 +208,7 @@ class ReadingAge(Scorer):
     """
 
     name = "reading_age"
-    version = "1"
+    version = "2"
 
     def __init__(self, coefficients: str | None = None) -> None:
         super().__init__(coefficients=coefficients or "packaged")
@@ -188,7 +222,7 @@ class ReadingAge(Scorer):
         coeffs = load_coefficients(self._coeffs_path)
         counts = readability_counts(texts, with_mtld="mtld" in coeffs["features"])  # only when calibrated on
         features = readability_features(counts)
-        age = combine(features, coeffs)
+        age = years(combine(features, coeffs))
         age[_foreign(counts)] = np.nan
         return {"reading_age": age} | {c: features[c] for c in self.columns() if c != "reading_age"}
 

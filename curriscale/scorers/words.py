@@ -85,6 +85,12 @@ def rarity_of(word: str) -> float:
     return -math.log(frequency)
 
 
+def rarity_of_zipf(zipf: float) -> float:
+    """The `rarity_of` value of a word at `zipf` on wordfreq's Zipf scale (log10 of occurrences per
+    billion words): Zipf 3 is one per million words, Zipf 6 one per thousand."""
+    return (9 - zipf) * math.log(10)
+
+
 class Vocabulary:
     """Distinct words -> ids, with one row of numeric properties per word, computed once.
 
@@ -144,9 +150,37 @@ class WordBatch:
         """Each document's word ids."""
         return np.split(self.ids, np.cumsum(self.lengths)[:-1])
 
+    def _finite(self, column: int) -> tuple[np.ndarray, np.ndarray]:
+        """(values of a property column per word, mask of the finite ones)."""
+        values = self.table[self.ids, column] if len(self.ids) else np.empty(0)
+        return values, np.isfinite(values)
+
     def doc_mean(self, column: int) -> np.ndarray:
         """Per-document mean of a property column over words where it is finite (NaN if none)."""
-        values = self.table[self.ids, column] if len(self.ids) else np.empty(0)
-        finite = np.isfinite(values)
+        values, finite = self._finite(column)
         with np.errstate(invalid="ignore", divide="ignore"):
             return self.doc_sum(np.where(finite, values, 0.0)) / self.doc_sum(finite.astype(np.float64))
+
+    def doc_share_above(self, column: int, threshold: float) -> np.ndarray:
+        """Per-document share of words whose property exceeds `threshold`, among words where it is
+        finite (NaN if none)."""
+        values, finite = self._finite(column)
+        above = finite & (np.where(finite, values, -np.inf) > threshold)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.doc_sum(above.astype(np.float64)) / self.doc_sum(finite.astype(np.float64))
+
+    def doc_quantile(self, column: int, q: float) -> np.ndarray:
+        """Per-document `q`-quantile of a property column over words where it is finite (NaN if none).
+
+        The lower of the two values around the quantile is taken (numpy's `method="lower"`), so the
+        result is always a word's own value. One sort for the whole batch: by document, then value.
+        """
+        values, finite = self._finite(column)
+        values, doc = values[finite], self.doc[finite]
+        ordered = values[np.lexsort((values, doc))]
+        counts = np.bincount(doc, minlength=len(self.lengths))
+        starts = np.cumsum(counts) - counts
+        picks = starts + np.floor(q * np.maximum(counts - 1, 0)).astype(np.int64)
+        result = np.full(len(self.lengths), np.nan)
+        result[counts > 0] = ordered[picks[counts > 0]]
+        return result

