@@ -40,6 +40,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: typer's rich panels print a type after every flag (`--quick <bool>`).
+    rich_markup_mode=None,
 )
 
 

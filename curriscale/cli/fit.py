@@ -26,6 +26,11 @@ class _FitGroup(TyperGroup):
             args = ["grid", *args]
         return super().resolve_command(ctx, args)
 
+    def format_usage(self, ctx, formatter):
+        # The grid form first, as the README writes it; the subcommands second.
+        formatter.write_usage(ctx.command_path, "RUNS --out FITS [OPTIONS]")
+        formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="   or: ")
+
     def list_commands(self, ctx):
         # Show the explicit subcommands in help; the grid form is documented in the group help.
         return ["law", "predict", "grid"]

@@ -15,7 +15,8 @@ from curriscale.cli.interrupt import resumable
 
 def train(
     manifest: Annotated[
-        str | None, typer.Option(help="Curriculum manifest.json (inherited with --init-from).")
+        str | None,
+        typer.Option(help="Curriculum manifest.json; required unless --init-from (which inherits it)."),
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Run directory; rerunning resumes or returns.")
@@ -31,9 +32,13 @@ def train(
         str | None,
         typer.Option(help="cosine, wsd, linear, constant or step (default: the manifest's, else cosine)."),
     ] = None,
-    budget_tokens: Annotated[int | None, typer.Option(help="Training tokens.")] = None,
+    budget_tokens: Annotated[
+        int | None,
+        typer.Option(help="Training tokens; this or --budget-flops is required unless --init-from."),
+    ] = None,
     budget_flops: Annotated[
-        float | None, typer.Option(help="Training FLOPs (6N + attention per token).")
+        float | None,
+        typer.Option(help="Training FLOPs (6N + attention per token), instead of --budget-tokens."),
     ] = None,
     eval: Annotated[
         str | None, typer.Option("--eval", help="Eval set (JSONL/Parquet: text, level, prompt, answer).")
