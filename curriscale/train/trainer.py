@@ -49,6 +49,7 @@ from curriscale.train.evaluate import evaluate
 from curriscale.train.records import Records
 from curriscale.train.run_header import write_run_header
 from curriscale.train.setup import Run, resolve_request, set_up
+from curriscale.train.tensorboard_log import open_board
 from curriscale.train.throughput import Throughput
 
 
@@ -107,6 +108,7 @@ def _train_loop(run: Run, on_progress: Callable[[int, int], None] | None) -> Run
     records = Records(run.run_dir)
     step = _resume(run)
     records.truncate(step)  # rows past the checkpoint are recomputed identically
+    board = open_board(run.run_dir, step) if dist.is_main else None  # TensorBoard, when installed
     forward = torch.compile(model) if config.compile else model  # ~2x faster steps, minutes to compile
     if dist.active:
         forward = DistributedDataParallel(forward)
@@ -145,6 +147,10 @@ def _train_loop(run: Run, on_progress: Callable[[int, int], None] | None) -> Run
             meter.resume()
         else:
             records.add(row)
+        if board:
+            board.add(records.rows[-1])  # the row as recorded, with eval metrics at evaluations
+    if board:
+        board.close()
     return _finish(run, records, step, meter)
 
 
