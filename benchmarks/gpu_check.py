@@ -52,7 +52,7 @@ def run_config(args: argparse.Namespace, manifest: Path, out: Path, steps: int, 
     options = dict(
         out=str(out), manifest=str(manifest), size=args.size, seq_len=args.seq_len, batch_size=args.batch_size,
         budget_tokens=steps * args.batch_size * args.seq_len, lr=args.lr, seed=0, n_evals=2, log_every=1,
-        lr_schedule="constant", warmup_fraction=0.0, device=args.device, dtype=args.dtype,
+        lr_schedule="constant", device=args.device, dtype=args.dtype,
     )  # fmt: skip
     return TrainConfig(**{**options, **overrides})
 

@@ -108,9 +108,13 @@ def rank_samplers(state: dict[str, Any], world_size: int, folder: Path) -> list[
     """
     samplers = state.get("samplers") or [state["sampler"]]
     if len(samplers) != world_size:
+        how = (
+            "plain `curriscale train` (one process)"
+            if len(samplers) == 1
+            else f"torchrun --nproc_per_node {len(samplers)}"
+        )
         raise CurriscaleError(
-            f"{folder} was written by {len(samplers)} process(es), this launch has {world_size}: "
-            f"resume with torchrun --nproc_per_node {len(samplers)} (or 1 process: plain `curriscale train`)"
+            f"{folder} was written by {len(samplers)} process(es), this launch has {world_size}: resume with {how}"
         )
     return samplers
 

@@ -29,6 +29,7 @@ DTYPES = ("auto", "float32", "bfloat16")
 GPU_PEAKS: dict[str, tuple[float, float]] = {
     "H200": (989e12, 494e12),
     "H100 PCIe": (756e12, 378e12),
+    "H100 NVL": (835e12, 418e12),
     "H100": (989e12, 494e12),
     "GH200": (989e12, 494e12),
     "B200": (2250e12, 1100e12),
@@ -53,7 +54,9 @@ def resolve_dtype(spec: str, device: torch.device) -> str:
         raise CurriscaleError(f"--dtype {spec!r}: choose one of {', '.join(DTYPES)}")
     if spec != "auto":
         return spec
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+    # Native bf16 from compute capability 8.0 (Ampere); torch's is_bf16_supported() also counts the
+    # slow emulation of older GPUs (V100, T4), where Triton (--compile) refuses bf16 as well.
+    if device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0):
         return "bfloat16"
     return "float32"
 
@@ -66,8 +69,10 @@ def autocast(device: torch.device, dtype: str) -> contextlib.AbstractContextMana
 
 
 def configure(device: torch.device) -> None:
-    """Process-wide switches for fast training on `device` (TF32 on CUDA; nothing elsewhere)."""
+    """Process-wide settings for `device`: on CUDA, make it the current device (NCCL, the object
+    collectives and any allocation without a device use it, not cuda:0) and allow TF32 matmuls."""
     if device.type == "cuda":
+        torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
@@ -96,26 +101,26 @@ def peak_flops(device: torch.device, dtype: str) -> tuple[float, str]:
         for key, (bf16, fp32) in GPU_PEAKS.items():
             if key in name:
                 return (bf16 if dtype == "bfloat16" else fp32), f"table: {key} {dtype} dense peak"
-    measured = _matmul_probe(device.type, dtype, torch.get_num_threads())
+    measured = _matmul_probe(str(device), dtype, torch.get_num_threads())
     return measured, f"measured: {dtype} 1024x1024 matmul on {device_name(device)}"
 
 
 @functools.lru_cache(maxsize=8)
-def _matmul_probe(device_type: str, dtype: str, threads: int, seconds: float = 0.25) -> float:
+def _matmul_probe(device_name: str, dtype: str, threads: int, seconds: float = 0.25) -> float:
     """Sustained matmul FLOP/s; `threads` is part of the cache key because the figure depends on it."""
     n = 1024
     torch_dtype = torch.bfloat16 if dtype == "bfloat16" else torch.float32
     # Constant operands: matmul speed does not depend on the values, and torch.randn would draw
     # from the global generator that seeds the model's initialisation.
-    a = torch.full((n, n), 0.01, dtype=torch_dtype, device=device_type)
-    b = torch.full((n, n), 0.01, dtype=torch_dtype, device=device_type)
+    a = torch.full((n, n), 0.01, dtype=torch_dtype, device=device_name)
+    b = torch.full((n, n), 0.01, dtype=torch_dtype, device=device_name)
     a @ b  # warm up (first call allocates and picks kernels)
-    synchronize(torch.device(device_type))
+    synchronize(torch.device(device_name))
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         a @ b
         count += 1
-        synchronize(torch.device(device_type))
+        synchronize(torch.device(device_name))
     return 2 * n**3 * count / (time.perf_counter() - start)
 
 

@@ -60,10 +60,7 @@ class Distributed:
         """Join the process group (NCCL for CUDA, gloo otherwise); no-op for one process."""
         if not self.active or dist.is_initialized():
             return
-        backend = "nccl" if device.type == "cuda" else "gloo"
-        if device.type == "cuda":
-            # NCCL and the object collectives use the current device: this rank's GPU, not cuda:0.
-            torch.cuda.set_device(device)
+        backend = "nccl" if device.type == "cuda" else "gloo"  # (device.configure set this rank's GPU)
         # Rank 0 evaluates and writes checkpoints while the others wait at a barrier: allow long waits.
         dist.init_process_group(backend, timeout=datetime.timedelta(hours=2))
 

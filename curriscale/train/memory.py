@@ -5,7 +5,8 @@ The estimate counts, for one process (one rank):
 
 - weights, gradients and AdamW's two moments in float32: 4 + 4 + 8 bytes per parameter;
 - under bfloat16 autocast, the weights' bf16 copies autocast keeps for the step: 2 bytes per parameter;
-- with data parallelism, DDP's gradient buckets: another 4 bytes per parameter;
+- with data parallelism, DDP's gradient buckets: another 4 bytes per parameter; with `--ema-decay`,
+  the averaged weights (on rank 0): another 4;
 - activations saved for the backward pass, per token of the micro-batch and per layer: the float32
   residual stream twice (8 d bytes), and in the compute dtype (a bytes: 4 or 2) the two norm outputs,
   q/k/v, the rotated q and k, the attention output, the MLP's gate and up, their product and the
@@ -41,7 +42,7 @@ class MemoryEstimate:
     optimizer: int
     activations: int
     logits: int
-    extra: int  # bf16 weight copies and DDP gradient buckets
+    extra: int  # bf16 weight copies, DDP gradient buckets, averaged weights
     transient: int  # backward's activation gradients and the optimizer step's temporaries
 
     @property
@@ -62,7 +63,7 @@ class MemoryEstimate:
 
 
 def estimate_memory(
-    model: GPTConfig, micro_batch: int, dtype: str = "float32", world_size: int = 1
+    model: GPTConfig, micro_batch: int, dtype: str = "float32", world_size: int = 1, averaged: bool = False
 ) -> MemoryEstimate:
     """The training-memory estimate of the module docstring for `micro_batch` sequences of `model.seq_len`."""
     params = model.n_params()
@@ -71,6 +72,7 @@ def estimate_memory(
     d, h = model.d_model, model.hidden_dim
     per_token_layer = 8 * d + act * (9 * d + 4 * h)
     extra = (2 * params if dtype == "bfloat16" else 0) + (4 * params if world_size > 1 else 0)
+    extra += 4 * params if averaged else 0
     return MemoryEstimate(
         weights=4 * params,
         gradients=4 * params,

@@ -22,6 +22,7 @@ from curriscale.devices import resolve_device
 from curriscale.errors import CurriscaleError
 from curriscale.train import device as devices
 from curriscale.train.averaging import WeightAverage
+from curriscale.train.checkpoint import checkpoint_dir, load_state, rank_samplers
 from curriscale.train.config import TrainConfig
 from curriscale.train.data import Batches, SourceFactory
 from curriscale.train.distributed import Distributed
@@ -112,6 +113,9 @@ def set_up(
     """Build the run's parts on `device` (see the module docstring); nothing is written."""
     run_dir = Path(config.out)
     micro_batch = _micro_batch(config, dist.world_size)
+    checkpoint = checkpoint_dir(run_dir)
+    if checkpoint is not None:  # a resume: on as many processes as wrote it (checked before writing)
+        rank_samplers(load_state(checkpoint), dist.world_size, checkpoint)
     if config.threads:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -192,7 +196,7 @@ def describe_run(config: TrainConfig) -> dict[str, Any]:
         shape = GPTConfig.from_size(config.size, vocab_size, config.seq_len)
     micro_batch = _micro_batch(config, dist.world_size)
     budget = config.budget_tokens or int(config.budget_flops // shape.flops_per_token())
-    memory = estimate_memory(shape, micro_batch, config.dtype, dist.world_size)
+    memory = estimate_memory(shape, micro_batch, config.dtype, dist.world_size, config.ema_decay is not None)
     return {
         "size": config.size,
         "model": shape.to_dict(),
@@ -200,7 +204,7 @@ def describe_run(config: TrainConfig) -> dict[str, Any]:
         "non_embedding_params": shape.non_embedding_params(),
         "flops_per_token": shape.flops_per_token(),
         "budget_tokens": budget,
-        "steps": budget // (config.batch_size * config.seq_len),
+        "steps": max(1, round(config.stop_fraction * (budget // (config.batch_size * config.seq_len)))),
         "batch": f"{config.batch_size} sequences = {dist.world_size} process(es) x {config.grad_accum} "
         f"micro-batch(es) x {micro_batch}",
         "device": str(device),
@@ -239,7 +243,8 @@ def _check_memory(
     On a CPU every process of this machine draws on the same memory, so the estimate counts once
     per local process (torchrun's LOCAL_WORLD_SIZE).
     """
-    estimate = estimate_memory(shape, micro_batch, config.dtype, dist.world_size)
+    averaged = config.ema_decay is not None and dist.is_main
+    estimate = estimate_memory(shape, micro_batch, config.dtype, dist.world_size, averaged)
     sharing = dist.local_world_size if device.type == "cpu" else 1
     free = devices.free_memory(device)
     if estimate.total * sharing > free:
@@ -247,7 +252,7 @@ def _check_memory(
         raise CurriscaleError(
             f"size {config.size} with {micro_batch} x {config.seq_len} tokens per micro-batch needs about "
             f"{estimate.summary()}{per}, but {device} has {free / GIB:.2f} GiB free; lower --batch-size, "
-            "raise --grad-accum or use more processes"
+            "keep the global batch with --grad-accum, or use a bigger device"
         )
     return estimate
 

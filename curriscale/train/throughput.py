@@ -3,7 +3,8 @@
 MFU is the share of the hardware's peak that the model's own arithmetic uses: training FLOPs per
 token (`GPTConfig.flops_per_token`, 6N plus attention) times tokens per second, over the peak of
 every device in the run (`device.peak_flops` x world size). Evaluation and checkpoint time is left
-out (`pause` / `resume`), so the figures describe the training steps. They are wall-clock
+out (`resume`), and so is each process's first step (warm-up, compilation: `restart`), so the
+figures describe steady training steps. They are wall-clock
 measurements: the only columns of metrics.parquet that differ between two identical runs.
 """
 
@@ -37,10 +38,17 @@ class Throughput:
         """Restart the clock after work that is not training (evaluation, a checkpoint)."""
         self._time = time.perf_counter()
 
+    def restart(self, tokens: int) -> None:
+        """Count from here: after warm-up work that is not a training step's (compilation)."""
+        synchronize(self.device)
+        self._tokens, self._time = tokens, time.perf_counter()
+
     def summary(self) -> dict[str, float]:
         """The whole run's training tokens/s and MFU (for done.json)."""
         return self._rates(self.total_tokens, max(self.total_seconds, 1e-9))
 
     def _rates(self, tokens: int, seconds: float) -> dict[str, float]:
+        if tokens == 0:  # nothing timed since the clock started (the first, untimed step)
+            return {"tokens_per_s": float("nan"), "mfu": float("nan")}
         rate = tokens / seconds
         return {"tokens_per_s": rate, "mfu": rate * self.flops_per_token / self.peak_flops}

@@ -83,7 +83,13 @@ def train(
     """
     config = copy.deepcopy(config)  # filled in below (growth, schedule); the caller's stays as given
     dist = Distributed.from_environment()
+    if dist.local_world_size > 1 and ":" in config.device:
+        raise CurriscaleError(
+            f"--device {config.device} under torchrun: each process takes its own GPU (cuda:<LOCAL_RANK>); "
+            "give --device cuda and choose GPUs with CUDA_VISIBLE_DEVICES"
+        )
     device = resolve_device(config.device, default_index=dist.local_rank)
+    configure(device)
     request = resolve_request(config, device)
     if (Path(config.out) / "done.json").is_file():
         return RunResult.load(config.out)
@@ -92,7 +98,6 @@ def train(
     with folder_lock(config.out) if dist.is_main else contextlib.nullcontext():
         dist.start(device)
         try:
-            configure(device)
             run = set_up(config, request, source_factory, dist, device)
             dist.barrier()  # every rank has read the folder before rank 0 writes into it
             if dist.is_main:
@@ -111,13 +116,15 @@ def _train_loop(run: Run, on_progress: Callable[[int, int], None] | None) -> Run
     board = open_board(run.run_dir, step) if dist.is_main else None  # TensorBoard, when installed
     forward = torch.compile(model) if config.compile else model  # ~2x faster steps, minutes to compile
     if dist.active:
-        forward = DistributedDataParallel(forward)
+        # The rotary tables are the only buffers, constant and equal on every rank: no need to
+        # broadcast them before every forward.
+        forward = DistributedDataParallel(forward, broadcast_buffers=False)
     checkpoints = eval_steps(run.total_steps, config.n_evals, config.eval_spacing)
     flops_per_token = model.config.flops_per_token()
     meter = Throughput(
         run.device, flops_per_token, run.peak_flops * dist.world_size, step * run.tokens_per_step
     )
-    loss_sum, since_log = _zero(run.device), 0
+    loss_sum, since_log, first_step = _zero(run.device), 0, step + 1
     model.train()
     while step < run.total_steps:
         lr = run.schedule(step)
@@ -127,6 +134,8 @@ def _train_loop(run: Run, on_progress: Callable[[int, int], None] | None) -> Run
         if run.average is not None:
             run.average.update(model)
         step, since_log = step + 1, since_log + 1
+        if step == first_step:  # this process's first step (warm-up, compilation) is not timed
+            meter.restart(step * run.tokens_per_step)
         if on_progress and dist.is_main:
             on_progress(step, run.total_steps)
         evaluating = step in checkpoints
@@ -236,16 +245,18 @@ def _mean_train_loss(run: Run, loss_sum: torch.Tensor, steps: int, step: int) ->
 
 def _evaluate_and_save(run: Run, records: Records, row: dict) -> None:
     """Rank 0 evaluates and records; every rank hands its data position to the checkpoint."""
-    error = None
+    error, failure = None, None
     if run.dist.is_main:
         try:
             metrics, positions = _evaluate_checked(run, row["step"])
             records.add({**row, **metrics, **run.batches.tier_draws()}, positions)
-        except CurriscaleError as failure:
-            error = str(failure)
+        except Exception as caught:  # noqa: BLE001 - any failure (e.g. out of memory) must reach every rank
+            failure, error = caught, str(caught) if isinstance(caught, CurriscaleError) else repr(caught)
     error = run.dist.broadcast(error)  # the other ranks stop too, instead of waiting forever
+    if failure is not None:
+        raise failure
     if error is not None:
-        raise CurriscaleError(error)
+        raise CurriscaleError(f"{run.run_dir}: rank 0 failed while evaluating: {error}")
     samplers = run.dist.gather(run.batches.state_dict())
     if run.dist.is_main:
         # Tables first: a kill between the two leaves rows past the checkpoint, which a resume drops
