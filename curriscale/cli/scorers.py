@@ -36,18 +36,20 @@ def list_scorers() -> None:
 @scorers_app.command("calibrate")
 def calibrate_command(
     corpus: Annotated[
-        list[str], typer.Option(help="Graded corpus kind: onestopenglish or cefr (repeatable).")
+        list[str],
+        typer.Option(help="Graded corpus kind: onestopenglish, onestopenglish_pairs or cefr (repeatable)."),
     ],
     data: Annotated[
         list[Path], typer.Option(help="Its file or folder, one per --corpus, in the same order.")
     ],
     out: Annotated[Path, typer.Option(help="Coefficients JSON to write.")],
-    alpha: Annotated[float, typer.Option(help="Ridge penalty on the standardised weights.")] = 10.0,
+    alpha: Annotated[
+        float | None,
+        typer.Option(help="Ridge penalty on the standardised weights (default: the shipped one)."),
+    ] = None,
     features: Annotated[
         str | None,
-        typer.Option(
-            help="Comma-separated features to combine; default log_words_per_sentence,syllables_per_word,word_rarity."
-        ),
+        typer.Option(help="Comma-separated features to combine (default: the shipped model's)."),
     ] = None,
 ) -> None:
     """Fit reading_age coefficients on human-graded text; use them with `--scorer reading_age:coefficients=OUT`.
@@ -62,7 +64,7 @@ def calibrate_command(
         raise CurriscaleError(
             f"calibrate: {len(corpus)} --corpus but {len(data)} --data; give one --data per --corpus"
         )
-    options = {"alpha": alpha} | (
+    options = ({"alpha": alpha} if alpha is not None else {}) | (
         {"features": tuple(f.strip() for f in features.split(","))} if features else {}
     )
     coeffs = calibrate(list(zip(corpus, data, strict=True)), out, **options)
