@@ -109,6 +109,8 @@ class CellReporter:
 
     def kept(self) -> str:
         """What an interrupted grid leaves for a rerun."""
+        if not self.total:  # stopped while planning, before the first progress report
+            return f"no cell had started in {self.cells_dir.parent}"
         return (
             f"kept {self.done} of {self.total} finished cells in {self.cells_dir.parent} "
             "(an unfinished cell resumes from its last checkpoint)"
