@@ -99,19 +99,19 @@ def train(
         dist.start(device)
         try:
             run = set_up(config, request, source_factory, dist, device)
+            step = _resume(run)  # a damaged or foreign checkpoint stops the run before anything is written
             dist.barrier()  # every rank has read the folder before rank 0 writes into it
             if dist.is_main:
                 write_run_header(run)
-            return _train_loop(run, on_progress)
+            return _train_loop(run, step, on_progress)
         finally:
             dist.stop()
 
 
-def _train_loop(run: Run, on_progress: Callable[[int, int], None] | None) -> RunResult:
-    """Train from the checkpoint (if any) to the end of the plan; write done.json (rank 0)."""
+def _train_loop(run: Run, step: int, on_progress: Callable[[int, int], None] | None) -> RunResult:
+    """Train from `step` (a restored checkpoint's, or 0) to the end of the plan; write done.json (rank 0)."""
     config, dist, model = run.config, run.dist, run.model
     records = Records(run.run_dir)
-    step = _resume(run)
     records.truncate(step)  # rows past the checkpoint are recomputed identically
     board = open_board(run.run_dir, step) if dist.is_main else None  # TensorBoard, when installed
     forward = torch.compile(model) if config.compile else model  # ~2x faster steps, minutes to compile
