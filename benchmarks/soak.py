@@ -12,12 +12,15 @@
    copy of the curriscale package taken at the start, so edits to the source meanwhile cannot pass
    for mismatches.
 3. Soak. The same commands in `soak/`, stage by stage. A stage's share of `--kills` is spent by
-   starting its command and, after a random delay (seeded) within its measured duration (for score,
-   within what is left of it: a rerun skips completed tasks), freezing the command's whole process
-   tree with SIGSTOP and killing it with SIGKILL. A run that ends before its delay is not a kill;
-   the command is simply started again. After every kill, whatever the stage presents as finished
-   must be whole (a score_stats.json whose files hash as it says, a manifest that verifies, an
-   export.json beside the reference's bytes). Then the command runs once more and must exit 0.
+   starting its command and, at a random moment (seeded), freezing the command's whole process tree
+   with SIGSTOP and killing it with SIGKILL. The moment is a random delay within the stage's
+   measured duration; for score, which resumes (a rerun skips completed tasks), it is a random part
+   of one task's duration after a random number of its tasks completed, so that load cannot push a
+   kill past the end. A run that ends before its moment is not a kill: a restarting stage is started
+   again, a completed score passes its remaining kills on to build. After every kill, whatever the
+   stage presents as finished must be whole (a score_stats.json whose files hash as it says, a
+   manifest that verifies, an export.json beside the reference's bytes). Then the command runs
+   once more and must exit 0.
 4. Compare. Every file under `soak/` (the datatrove logs aside) must have the bytes of the same
    file under `reference/`, with no file missing or extra (torn temporaries, stale locks and
    half-swapped folders would be extras); counts must be conserved (documents in = scored +
@@ -73,6 +76,7 @@ BAD_RECORDS = {
 UNPARSED = {"malformed", "latin1"}
 KILL_SHARES = {"score": 4, "build": 3, "verify": 1, "export-tokens": 2, "export-jsonl": 2}
 WORKERS = 2
+VFORK_WAITS = {"kernel_clone", "wait_for_vfork_done"}  # /proc/PID/wchan of a parent blocked in vfork
 RECIPE = "deepspeed-root"  # eight n_words quantile tiers: text_stats is all the scoring it needs
 
 
@@ -156,31 +160,61 @@ def _start(args: list, cwd: Path, log_file: Path) -> subprocess.Popen:
         return subprocess.Popen(_command(args), cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
 
 
+Due = Callable[[], bool]  # polled while a run goes on: True when it is time to kill it
+
+
+def after(seconds: float) -> Due:
+    """Due `seconds` from now."""
+    deadline = time.monotonic() + seconds
+    return lambda: time.monotonic() >= deadline
+
+
+def within(root: Path, rng: random.Random, seconds: float) -> Due:
+    """Due after a random delay within the stage's measured duration `seconds`."""
+    return after(rng.uniform(0, seconds))
+
+
 @dataclass
 class Stage:
     """One pipeline command, run in a pipeline folder (`reference/` or `soak/`)."""
 
     name: str
     args: list[str]
-    # The share of the stage's measured duration that a rerun still has to do (1: it starts over).
-    remaining: Callable[[Path], float] = lambda root: 1.0
+    # Draws when to kill the next run, from the folder, the RNG and the stage's measured duration
+    # (by default within that duration: a rerun starts over).
+    moment: Callable[[Path, random.Random, float], Due] = within
     # Problems with what a killed run left behind that claims to be finished (empty: none).
     torn: Callable[[Path, Path], list[str]] = lambda root, reference: []
+    resumes: bool = False  # a rerun keeps finished work, so once the stage completes it stays complete
 
 
 def pipeline(corpus: Corpus, tasks: int) -> list[Stage]:
     """The five stages, in order; output folders are relative to the pipeline folder."""
 
-    def unfinished_tasks(root: Path) -> float:
-        done = len(list((root / "scored" / "logs" / "completions").glob("*")))
-        return max(tasks - done, 1) / tasks  # at least one task's worth: the finalising rerun
+    def completed(root: Path) -> int:
+        return len(list((root / "scored" / "logs" / "completions").glob("*")))
+
+    def mid_task(root: Path, rng: random.Random, seconds: float) -> Due:
+        """Due a random part of one task's duration after a random number of tasks have completed
+        (leaving one at least to run): load cannot push the kill past the end, as a delay could."""
+        target = rng.randint(completed(root), max(completed(root), tasks - 2))
+        extra = rng.uniform(0, seconds * WORKERS / tasks)
+        deadline: float | None = None
+
+        def due() -> bool:
+            nonlocal deadline
+            if deadline is None and completed(root) >= target:
+                deadline = time.monotonic() + extra
+            return deadline is not None and time.monotonic() >= deadline
+
+        return due
 
     score = ["score", *map(str, corpus.shards), "--out", "scored", "--scorer", "text_stats"]
     score += ["--tasks", str(tasks), "--workers", str(WORKERS)]
     build = ["build", "scored", "--recipe", RECIPE, "--out", "curriculum", "--workers", str(WORKERS)]
     build += ["--budget-tokens", str(corpus.words)]  # so the exports walk about one pass of the corpus
     return [
-        Stage("score", score, unfinished_tasks, torn_scores),
+        Stage("score", score, mid_task, torn_scores, resumes=True),
         Stage("build", build, torn=torn_curriculum),
         Stage("verify", ["verify", "curriculum"]),
         Stage("export-tokens", ["export", "curriculum", "--format", "tokens", "--out", "export-tokens"],
@@ -253,15 +287,16 @@ class Outcome:
     processes: int  # processes in the tree that was killed (0 when it was not)
 
 
-def run(stage: Stage, root: Path, log_file: Path, kill_after: float | None = None) -> Outcome:
-    """Run the stage's command in `root`; kill its process tree after `kill_after` s if still running."""
+def run(stage: Stage, root: Path, log_file: Path, due: Due | None = None) -> Outcome:
+    """Run the stage's command in `root`; kill its process tree once `due()` says so, if still running."""
     start = time.perf_counter()
     process = _start(stage.args, root, log_file)
     processes = 0
-    try:
-        process.wait(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        processes = kill_tree(process.pid)
+    while due is not None and process.poll() is None:
+        if due():
+            processes = kill_tree(process.pid)
+            break
+        time.sleep(0.005)
     returncode = process.wait()
     killed = returncode == -signal.SIGKILL
     return Outcome(killed, returncode, time.perf_counter() - start, processes if killed else 0)
@@ -279,9 +314,17 @@ def _children(pid: int) -> list[int]:
 
 
 def _state(pid: int) -> str:
-    """The process state letter from /proc (`T` stopped, `Z` zombie, ...); `X` once it is gone."""
+    """The process state letter from /proc (`T` stopped, `Z` zombie, ...); `X` once it is gone.
+
+    `V` (not a kernel letter) marks a parent blocked in vfork: subprocess starts children with
+    vfork, and a child stopped before its exec holds its parent in uninterruptible sleep, where
+    SIGSTOP cannot reach it. It cannot run on while its child is stopped, so it counts as frozen.
+    """
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        if state == "D" and Path(f"/proc/{pid}/wchan").read_text() in VFORK_WAITS:
+            return "V"
+        return state
     except (OSError, IndexError):
         return "X"
 
@@ -301,7 +344,7 @@ def kill_tree(root: int) -> int:
             except ProcessLookupError:
                 pass
             frozen.add(pid)
-        _wait_for(new, "TtZX", "stop")
+        _wait_for(new, "TtZXV", "stop")
     for pid in frozen:
         try:
             os.kill(pid, signal.SIGKILL)
@@ -361,15 +404,21 @@ def run_soak(
     kills: int,
     seed: int,
 ) -> Soak:
-    """Every stage killed its share of `kills` times at random moments, then run to completion."""
+    """Every stage killed its share of `kills` times at random moments, then run to completion.
+
+    A stage that resumes and completed before its share was spent passes the rest to the next
+    stage: killing reruns that have nothing left to do would only pad the count.
+    """
     root.mkdir()
-    rng, soak = random.Random(seed), Soak()
+    rng, soak, owed = random.Random(seed), Soak(), 0
     for stage, share in zip(stages, allocate(kills), strict=True):
-        log_file, start = logs / f"soak-{stage.name}.log", time.perf_counter()
+        log_file, start, share = logs / f"soak-{stage.name}.log", time.perf_counter(), share + owed
         while soak.kills[stage.name] < share:
-            delay = rng.uniform(0, durations[stage.name] * stage.remaining(root))
-            outcome = run(stage, root, log_file, kill_after=delay)
+            due = stage.moment(root, rng, durations[stage.name])
+            outcome = run(stage, root, log_file, due)
             soak.starts[stage.name] += 1
+            if outcome.returncode == 0 and stage.resumes:
+                break
             if outcome.killed:
                 soak.kills[stage.name] += 1
                 soak.processes[stage.name] += outcome.processes
@@ -380,6 +429,7 @@ def run_soak(
                     f"{stage.name}: a rerun failed (exit {outcome.returncode}); see {log_file}"
                 )
                 break  # it would fail again before any kill: no more kills of this stage
+        owed = share - soak.kills[stage.name]
         outcome = run(stage, root, log_file)
         soak.starts[stage.name] += 1
         soak.seconds[stage.name] = time.perf_counter() - start
