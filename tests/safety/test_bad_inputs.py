@@ -134,6 +134,19 @@ def score_accounts(out: Path) -> dict[str, int]:
     return stats["rejected_reasons"]
 
 
+def duplicates_counted(out: Path) -> dict[str, int]:
+    """Duplicate ids are kept (ids stay as given) and counted in score_stats.json."""
+    assert json.loads((out / "score_stats.json").read_text())["duplicate_ids"] == 2
+    return score_accounts(out)
+
+
+def everything_scored(out: Path) -> dict[str, int]:
+    """A huge document is scored (on its first characters), not rejected or dropped."""
+    stats = json.loads((out / "score_stats.json").read_text())
+    assert stats["scored"] == stats["documents_in"] == 7
+    return score_accounts(out)
+
+
 def build_accounts(out: Path) -> dict[str, int]:
     """The rejection reasons of a build, after `curriscale verify` (hashes, counts, conservation)."""
     assert curriscale("verify", out).returncode == 0
@@ -163,6 +176,15 @@ CASES = {
         SCORE, 0, r"malformed JSON", score_accounts,
     ),
     "empty file": Case(_write("in.jsonl", b""), SCORE, 0, None, score_accounts),
+    "duplicate ids": Case(_write("in.jsonl", _jsonl(GOOD + GOOD[:2])), SCORE, 0, None, duplicates_counted),
+    "non-Latin text": Case(
+        _write("in.jsonl", _jsonl([*GOOD, {"id": "ru", "text": "Кошка сидела на коврике. Ей было хорошо."}])),
+        ("score", "in.jsonl", "--scorer", "reading_age", "--out", "out"), 0, r"not Latin script", score_accounts,
+    ),
+    "a single 20 MB document": Case(
+        _write("in.jsonl", _jsonl([*GOOD, {"id": "big", "text": "The dog ran far. " * 1_250_000}])),
+        SCORE, 0, None, everything_scored,
+    ),
     "truncated .gz": Case(
         _write("in.jsonl.gz", _gz[: len(_gz) // 2]),
         ("score", "in.jsonl.gz", "--out", "out"), 2, r"in\.jsonl\.gz: cannot read .*end-of-stream",
