@@ -131,7 +131,8 @@ def train(
         with resumable(lambda: kept_checkpoint(out)):
             result = run_training(config, on_progress=on_progress)
     finally:
-        bar.stop()
+        if bar.live.is_started:  # stopping a bar that never started prints an empty line
+            bar.stop()
     metrics = ", ".join(
         f"{k}={v:.4g}" for k, v in sorted(result.final_metrics.items()) if not k.startswith("ood_")
     )

@@ -36,6 +36,14 @@ def _write(name: str, data: bytes) -> Callable[[Path], None]:
     return lambda tmp: (tmp / name).write_bytes(data)
 
 
+def _write_in(folder: str, name: str, data: bytes) -> Callable[[Path], None]:
+    def make(tmp: Path) -> None:
+        (tmp / folder).mkdir()
+        (tmp / folder / name).write_bytes(data)
+
+    return make
+
+
 def _recipe(**changes) -> Callable[[Path], None]:
     def make(tmp: Path) -> None:
         write_scored(tmp / "scored", n=200)
@@ -217,6 +225,9 @@ CASES = {
     ),
     "checkpoint from another model shape": Case(
         _checkpoint_of_another_shape, TRAIN, 2, r"run/checkpoint/model\.safetensors: damaged or not this model's weights",
+    ),
+    "manifest that is not JSON": Case(
+        _write_in("cur", "manifest.json", b"{ not json"), TRAIN, 2, r"cur/manifest\.json: cannot read manifest"
     ),
     "grid with an unknown size": Case(_grid("s99"), ("grid", "grid.yaml", "--out", "out"), 2, r"'s99': unknown"),
 }  # fmt: skip
