@@ -38,7 +38,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from curriscale.devices import resolve_device
 from curriscale.errors import CurriscaleError
-from curriscale.io import atomic_write_json
+from curriscale.io import atomic_write_json, remove_temporaries
 from curriscale.locking import folder_lock
 from curriscale.train.checkpoint import checkpoint_dir, load_checkpoint, rank_samplers, save_checkpoint
 from curriscale.train.config import RunResult, TrainConfig
@@ -101,7 +101,8 @@ def train(
             run = set_up(config, request, source_factory, dist, device)
             step = _resume(run)  # a damaged or foreign checkpoint stops the run before anything is written
             dist.barrier()  # every rank has read the folder before rank 0 writes into it
-            if dist.is_main:
+            if dist.is_main:  # it holds the folder's lock: no live writer of ours is in the folder
+                remove_temporaries(run.run_dir)  # what a killed run's unfinished writes left
                 write_run_header(run)
             return _train_loop(run, step, on_progress)
         finally:

@@ -94,9 +94,11 @@ def test_killed_while_saving_a_checkpoint_resumes_to_the_same_losses(task, whole
     saving = out / "checkpoint.new"
     kills = sum(kill_when(task, out, saving.exists) for _ in range(3))
     assert kills >= 1
+    (out / ".metrics.parquet.killed.tmp").write_bytes(b"half a table")  # as a kill mid-write leaves it
     done = subprocess.run(command(task, out), env=ENV, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert_same_run(whole, out)
+    assert not list(out.glob(".*.tmp")) and not (out / "checkpoint.new").exists()
 
 
 @pytest.mark.parametrize("damaged", ["model.safetensors", "optimizer.pt", "state.pt"])
