@@ -56,16 +56,9 @@ def test_generic_rows_come_from_encode_batch():
 
 
 def test_tokenizer_rows_with_ends(tmp_path):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from curriscale.train.tokenizer import train_tokenizer
 
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    tokenizer.train_from_iterator(TEXTS * 10, trainer=trainer)
-    encoder = make_encoder(tokenizer)
+    encoder = make_encoder(train_tokenizer(TEXTS * 10, vocab_size=300))
     ids, ends = encoder.encode_with_ends(TEXTS)
     rows = encoder.encode_rows(pa.chunked_array([pa.array(TEXTS)]), with_ends=True)
     assert_rows_equal(rows, ids, ends)
