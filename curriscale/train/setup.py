@@ -128,15 +128,7 @@ def set_up(
         memory = _check_memory(shape, micro_batch, config, dist, device)  # before allocating the model
         start = RunStart(GPT(shape), config.size)
     start.model.to(device)
-    flops_per_token = start.model.config.flops_per_token()
-    budget_tokens = config.budget_tokens or int(config.budget_flops // flops_per_token)
-    tokens_per_step = config.batch_size * config.seq_len
-    plan_steps = (budget_tokens - start.tokens) // tokens_per_step
-    if plan_steps < 1:
-        raise CurriscaleError(
-            f"budget of {budget_tokens} tokens is less than one batch ({tokens_per_step} tokens)"
-        )
-    total_steps = max(1, round(config.stop_fraction * plan_steps))
+    budget_tokens, total_steps = _plan(config, start.model.config, start.tokens)
     lr_params = {"warmup_fraction": config.warmup_fraction, "min_lr_ratio": config.min_lr_ratio}
     schedule = LRSchedule(config.lr_schedule, config.lr, total_steps, **lr_params, **config.lr_params)
     source = source_factory(
@@ -195,8 +187,8 @@ def describe_run(config: TrainConfig) -> dict[str, Any]:
     else:
         shape = GPTConfig.from_size(config.size, vocab_size, config.seq_len)
     micro_batch = _micro_batch(config, dist.world_size)
-    budget = config.budget_tokens or int(config.budget_flops // shape.flops_per_token())
-    memory = estimate_memory(shape, micro_batch, config.dtype, dist.world_size, config.ema_decay is not None)
+    budget, steps = _plan(config, shape, start_tokens=0)
+    memory, sharing, free = _memory_need(shape, micro_batch, config, dist, device)
     return {
         "size": config.size,
         "model": shape.to_dict(),
@@ -204,16 +196,27 @@ def describe_run(config: TrainConfig) -> dict[str, Any]:
         "non_embedding_params": shape.non_embedding_params(),
         "flops_per_token": shape.flops_per_token(),
         "budget_tokens": budget,
-        "steps": max(1, round(config.stop_fraction * (budget // (config.batch_size * config.seq_len)))),
+        "steps": steps,
         "batch": f"{config.batch_size} sequences = {dist.world_size} process(es) x {config.grad_accum} "
         f"micro-batch(es) x {micro_batch}",
         "device": str(device),
         "dtype": config.dtype,
         "memory_estimate": memory.summary(),
-        "free_memory": f"{devices.free_memory(device) / GIB:.2f} GiB",
-        "fits": memory.total * (dist.local_world_size if device.type == "cpu" else 1)
-        <= devices.free_memory(device),
+        "free_memory": f"{free / GIB:.2f} GiB",
+        "fits": memory.total * sharing <= free,
     }
+
+
+def _plan(config: TrainConfig, shape: GPTConfig, start_tokens: int) -> tuple[int, int]:
+    """(budget in tokens, optimizer steps of this run) from the token or FLOP budget."""
+    budget_tokens = config.budget_tokens or int(config.budget_flops // shape.flops_per_token())
+    tokens_per_step = config.batch_size * config.seq_len
+    plan_steps = (budget_tokens - start_tokens) // tokens_per_step
+    if plan_steps < 1:
+        raise CurriscaleError(
+            f"budget of {budget_tokens} tokens is less than one batch ({tokens_per_step} tokens)"
+        )
+    return budget_tokens, max(1, round(config.stop_fraction * plan_steps))
 
 
 def _micro_batch(config: TrainConfig, world_size: int) -> int:
@@ -243,10 +246,7 @@ def _check_memory(
     On a CPU every process of this machine draws on the same memory, so the estimate counts once
     per local process (torchrun's LOCAL_WORLD_SIZE).
     """
-    averaged = config.ema_decay is not None and dist.is_main
-    estimate = estimate_memory(shape, micro_batch, config.dtype, dist.world_size, averaged)
-    sharing = dist.local_world_size if device.type == "cpu" else 1
-    free = devices.free_memory(device)
+    estimate, sharing, free = _memory_need(shape, micro_batch, config, dist, device)
     if estimate.total * sharing > free:
         per = f" x {sharing} processes" if sharing > 1 else ""
         raise CurriscaleError(
@@ -255,6 +255,16 @@ def _check_memory(
             "keep the global batch with --grad-accum, or use a bigger device"
         )
     return estimate
+
+
+def _memory_need(
+    shape: GPTConfig, micro_batch: int, config: TrainConfig, dist: Distributed, device: torch.device
+) -> tuple[MemoryEstimate, int, int]:
+    """(this process's estimate, processes sharing the memory, free bytes on the device)."""
+    averaged = config.ema_decay is not None and dist.is_main
+    estimate = estimate_memory(shape, micro_batch, config.dtype, dist.world_size, averaged)
+    sharing = dist.local_world_size if device.type == "cpu" else 1
+    return estimate, sharing, devices.free_memory(device)
 
 
 def _optimizer(model: GPT, config: TrainConfig, schedule: LRSchedule, device: torch.device):
