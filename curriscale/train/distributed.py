@@ -14,6 +14,7 @@ state into the checkpoint.
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -65,7 +66,11 @@ class Distributed:
         dist.init_process_group(backend, timeout=datetime.timedelta(hours=2))
 
     def stop(self) -> None:
+        """Leave the process group; every object using it (DDP's reducer) must be gone first."""
         if self.active and dist.is_initialized():
+            # A DDP wrapper left to the garbage collector outlives the group; gloo then aborts the
+            # process at exit ("terminate called without an active exception"), seen under load.
+            gc.collect()
             dist.destroy_process_group()
 
     def barrier(self) -> None:

@@ -33,7 +33,11 @@ def test_a_childs_curriscale_error_marks_the_cell_failed_and_a_crash_names_its_l
 
 def test_a_two_process_cell_trains_under_torchrun_with_gloo(tmp_path):
     grid = write_grid(tmp_path, sizes=["s0"], resources={"processes": 2})
-    index = run_grid(grid, tmp_path / "runs").to_pandas()
+    try:
+        index = run_grid(grid, tmp_path / "runs").to_pandas()
+    except CurriscaleError:  # show what the processes printed: CI keeps no files
+        logs = (tmp_path / "runs" / "logs").glob("*/launch/task_*.log")
+        pytest.fail("\n".join(log.read_text()[-3000:] for log in logs))
     assert index["status"].tolist() == ["done"]
     run = tmp_path / "runs" / "cells" / "s0-ladder-cosine-seed0"
     config = json.loads((run / "config.json").read_text())
