@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import datetime
 import gc
+import inspect
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from curriscale.errors import CurriscaleError
 
@@ -72,6 +74,16 @@ class Distributed:
             # process at exit ("terminate called without an active exception"), seen under load.
             gc.collect()
             dist.destroy_process_group()
+
+    def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        """`model` under DistributedDataParallel when there are several processes, else itself."""
+        if not self.active:
+            return model
+        # The rotary tables are the only buffers, constant and equal on every rank: no need to
+        # broadcast them before every forward (the flag's name changed in torch 2.13).
+        parameters = inspect.signature(DistributedDataParallel).parameters
+        no_sync = "forward_sync_buffers" if "forward_sync_buffers" in parameters else "broadcast_buffers"
+        return DistributedDataParallel(model, **{no_sync: False})
 
     def barrier(self) -> None:
         if self.active:

@@ -34,7 +34,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel
 
 from curriscale.devices import resolve_device
 from curriscale.errors import CurriscaleError
@@ -116,10 +115,7 @@ def _train_loop(run: Run, step: int, on_progress: Callable[[int, int], None] | N
     records.truncate(step)  # rows past the checkpoint are recomputed identically
     board = open_board(run.run_dir, step) if dist.is_main else None  # TensorBoard, when installed
     forward = torch.compile(model) if config.compile else model  # ~2x faster steps, minutes to compile
-    if dist.active:
-        # The rotary tables are the only buffers, constant and equal on every rank: no need to
-        # broadcast them before every forward.
-        forward = DistributedDataParallel(forward, broadcast_buffers=False)
+    forward = dist.wrap(forward)
     checkpoints = eval_steps(run.total_steps, config.n_evals, config.eval_spacing)
     flops_per_token = model.config.flops_per_token()
     meter = Throughput(
