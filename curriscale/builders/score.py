@@ -16,6 +16,7 @@ Output layout (DIR = `out_dir`; one part per task, concatenated in rank order = 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections import Counter
@@ -189,7 +190,8 @@ def score_corpus(
             ScoreShard(str(out), str(logs), scorer_objects, batch_size, max_chars),
         ]
         if executor == "slurm":
-            return submit_slurm(pipeline, out, logs, tasks, workers, executor_options or {}, dry_run)
+            finalize = functools.partial(_finalize_step, out_dir=str(out), logging_dir=str(logs))
+            return submit_slurm(pipeline, finalize, logs, tasks, workers, executor_options or {}, dry_run)
         if not datatrove_logs:
             logger.disable("datatrove")
         expected = sum(info.expected_documents for info in infos)
@@ -255,6 +257,12 @@ def _duplicate_ids(parts: list[Path]) -> int:
     """Scored documents whose id another scored document has too (the same file given twice, say)."""
     ids = pa.concat_tables([pq.read_table(part, columns=["id"]) for part in parts]).column("id")
     return len(ids) - pc.count_distinct(ids).as_py()
+
+
+def _finalize_step(data, rank: int = 0, world_size: int = 1, out_dir: str = "", logging_dir: str = ""):
+    """Pipeline step of the Slurm job that runs `finalize_scoring` after the scoring tasks."""
+    finalize_scoring(out_dir, logging_dir)
+    return data
 
 
 def finalize_scoring(out_dir: str | os.PathLike, logging_dir: str | os.PathLike | None = None) -> ScoreStats:

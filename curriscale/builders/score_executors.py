@@ -8,7 +8,6 @@ and records the sbatch calls instead of making them.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import threading
@@ -45,18 +44,10 @@ def run_here(executor: str, pipeline: list, logs: Path, tasks: int, workers: int
     RayPipelineExecutor(pipeline, tasks=tasks, workers=concurrency, logging_dir=str(logs), **options).run()
 
 
-def _finalize_step(data, rank: int = 0, world_size: int = 1, out_dir: str = "", logging_dir: str = ""):
-    """Pipeline callable for the Slurm job that runs `finalize_scoring` after the scoring tasks."""
-    from curriscale.builders.score import finalize_scoring  # imported here: score imports this module
-
-    finalize_scoring(out_dir, logging_dir)
-    return data
-
-
 def submit_slurm(
-    pipeline: list, out: Path, logs: Path, tasks: int, workers: int, options: dict, dry_run: bool
+    pipeline: list, finalize: Callable, logs: Path, tasks: int, workers: int, options: dict, dry_run: bool
 ) -> SlurmSubmission:
-    """Submit the scoring job array plus a dependent single-task job that finalises the outputs."""
+    """Submit the scoring job array plus a dependent single-task job running `finalize` (a pipeline step)."""
     from datatrove.executor.slurm import SlurmPipelineExecutor
 
     if "partition" not in options:
@@ -68,7 +59,6 @@ def submit_slurm(
     score_job = SlurmPipelineExecutor(
         pipeline, tasks=tasks, workers=concurrency, logging_dir=str(logs), **options
     )
-    finalize = functools.partial(_finalize_step, out_dir=str(out), logging_dir=str(logs))
     final_options = {**options, "job_name": f"{options['job_name']}-finalize", "cpus_per_task": 1}
     final_job = SlurmPipelineExecutor(
         [finalize], tasks=1, depends=score_job, logging_dir=str(logs / "finalize"), **final_options
