@@ -19,6 +19,17 @@ An explicit `lr_schedules` list crosses every manifest with every schedule. With
 manifest runs with the LR schedule its recipe paired with it (kind and parameters, see
 `schedules.resolve_schedule`), so a cell's schedule column and name show that kind.
 
+An `lr_schedules` entry is a kind (`cosine`: the run's own parameters, from `train:`) or a named
+LR treatment, whose name is the cell's schedule column and part of its name:
+
+    lr_schedules:
+      - {name: cosine-floor10, kind: cosine, params: {min_lr_ratio: 0.1}}
+      - {name: wsd-cool10, kind: wsd, params: {decay_fraction: 0.1}}
+      - {name: constant-ema, kind: constant, ema_decay: 0.99}   # averaged weights evaluated too
+
+`params` are the kind's schedule parameters (as in a recipe's `lr_schedule`); `ema_decay` keeps
+an average of the weights (`TrainConfig.ema_decay`). Both replace the `train:` section's values.
+
 Paths are relative to the grid file. `budget.flops` gives every cell the same compute (smaller
 models see more tokens); `tokens_per_param` scales tokens with n_params (Chinchilla's ~20).
 `batch_size` is the global batch, however many processes a cell's `resources` give it.
@@ -38,6 +49,7 @@ from typing import Any
 
 import yaml
 
+from curriscale.curricula.recipe import check_lr_schedule
 from curriscale.errors import CurriscaleError
 from curriscale.paths import check_name
 from curriscale.train.config import TrainConfig
@@ -82,6 +94,9 @@ def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
         raise CurriscaleError(
             f"{path}: 'lr_schedules' is a non-empty list (or leave it out: each manifest's)"
         )
+    names = [lr_treatment(entry, f"{path}: lr_schedules[{i}]")[0] for i, entry in enumerate(schedules or [])]
+    if len(set(names)) < len(names):
+        raise CurriscaleError(f"{path}: 'lr_schedules' names a schedule twice ({names})")
     if len(grid["budget"]) != 1 or next(iter(grid["budget"])) not in ("tokens", "flops", "tokens_per_param"):
         raise CurriscaleError(
             f"{path}: 'budget' is one of {{tokens: N}}, {{flops: F}}, {{tokens_per_param: R}}"
@@ -117,17 +132,52 @@ def _budget(
     return {"budget_tokens": int(amount / per_token)}
 
 
-def _schedules(grid: dict, base: Path) -> dict[str, list[tuple[str, str | None]]]:
-    """Each curriculum's LR schedules as (kind, the cell's `TrainConfig.lr_schedule`).
+def lr_treatment(entry: Any, where: str) -> tuple[str, dict[str, Any]]:
+    """An `lr_schedules` entry as (its name, the cell's `TrainConfig` fields for it).
 
-    The grid's `lr_schedules` list when it has one; else the manifest's paired schedule (cosine if
-    none), left to the trainer to read (`lr_schedule=None`) so config.json records its source.
+    A string is a kind (`{"lr_schedule": kind}`); a mapping `{name, kind, params, ema_decay}` is a
+    named treatment: `warmup_fraction` / `min_lr_ratio` become the TrainConfig fields, the other
+    parameters `lr_params`.
+    """
+    if isinstance(entry, str):
+        return entry, {"lr_schedule": entry}
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise CurriscaleError(f"{where}: a schedule kind, or a mapping with a string 'name' and a 'kind'")
+    unknown = sorted(set(entry) - {"name", "kind", "params", "ema_decay"})
+    if unknown:
+        raise CurriscaleError(f"{where}.{unknown[0]}: unknown field (allowed: name, kind, params, ema_decay)")
+    spec = check_lr_schedule({"kind": entry.get("kind"), "params": entry.get("params") or {}}, where)
+    params = dict(spec["params"])
+    fields: dict[str, Any] = {"lr_schedule": spec["kind"]}
+    fields |= {key: params.pop(key) for key in ("warmup_fraction", "min_lr_ratio") if key in params}
+    if params:
+        fields["lr_params"] = params
+    if "ema_decay" in entry:
+        fields["ema_decay"] = entry["ema_decay"]
+    return entry["name"], fields
+
+
+def _schedules(grid: dict, base: Path) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Each curriculum's LR schedules as (name, the cell's `TrainConfig` fields for it).
+
+    The grid's `lr_schedules` list when it has one (see `lr_treatment`); else the manifest's paired
+    schedule (cosine if none), left to the trainer to read (`lr_schedule=None`) so config.json
+    records its source.
     """
     listed = grid.get("lr_schedules")
     if listed is not None:
-        return {curriculum: [(str(k), str(k)) for k in listed] for curriculum in grid["manifests"]}
+        treatments = [lr_treatment(entry, "lr_schedules") for entry in listed]
+        return {curriculum: treatments for curriculum in grid["manifests"]}
     paired = {c: manifest_lr_schedule(base / m) for c, m in grid["manifests"].items()}
-    return {c: [(lr["kind"] if lr else "cosine", None)] for c, lr in paired.items()}
+    return {c: [(lr["kind"] if lr else "cosine", {"lr_schedule": None})] for c, lr in paired.items()}
+
+
+def _with_treatment(common: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """The grid's common TrainConfig fields with an LR treatment's on top (`lr_params` merged)."""
+    merged = {**common, **fields}
+    if "lr_params" in fields:
+        merged["lr_params"] = {**common.get("lr_params", {}), **fields["lr_params"]}
+    return merged
 
 
 def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
@@ -169,9 +219,9 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
         model = GPTConfig.from_size(size, vocab_size, seq_len)
         name, needs = f"{size}-{curriculum}-{schedule}-seed{seed}", resources.for_size(size)
         config = TrainConfig(
-            out=_cell_dir(out_dir, name, grid_path), manifest=str(base / manifest), size=size, lr_schedule=option,
+            out=_cell_dir(out_dir, name, grid_path), manifest=str(base / manifest), size=size,
             lr=float(lrs[size] if isinstance(lrs, dict) else lrs), seed=int(seed), device=device or needs.device,
-            **_budget(rule, amount, model), **common,
+            **_budget(rule, amount, model), **_with_treatment(common, option),
         )  # fmt: skip
         cells.append(Cell(name, size, curriculum, schedule, int(seed), config, resources=needs))
     for plan, ((curriculum, manifest), (schedule, option), seed) in itertools.product(growth, axes):
@@ -181,9 +231,9 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
         first = f"{small_size}-{how}-{curriculum}-{schedule}-seed{seed}-stage1"
         needs = resources.for_size(small_size)
         stage1 = TrainConfig(
-            out=_cell_dir(out_dir, first, grid_path), manifest=str(base / manifest), size=small_size, lr_schedule=option,
+            out=_cell_dir(out_dir, first, grid_path), manifest=str(base / manifest), size=small_size,
             lr=lr, seed=int(seed), stop_fraction=at, device=device or needs.device,
-            **_budget(rule, amount, grown_config(small, how), small, at), **common,
+            **_budget(rule, amount, grown_config(small, how), small, at), **_with_treatment(common, option),
         )  # fmt: skip
         cells.append(
             Cell(first, small_size, curriculum, schedule, int(seed), stage1, indexed=False, resources=needs)
@@ -192,8 +242,8 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
         name, needs = f"{grown_size}-{curriculum}-{schedule}-seed{seed}", resources.for_size(grown_size)
         options = {k: v for k, v in common.items() if k != "tokenizer"}
         grown = TrainConfig(
-            out=_cell_dir(out_dir, name, grid_path), init_from=stage1.out, grow=how, lr_schedule=option, lr=lr,
-            seed=int(seed), device=device or needs.device, **options,
+            out=_cell_dir(out_dir, name, grid_path), init_from=stage1.out, grow=how, lr=lr,
+            seed=int(seed), device=device or needs.device, **_with_treatment(options, option),
         )  # fmt: skip
         cells.append(Cell(name, grown_size, curriculum, schedule, int(seed), grown, stage=1, resources=needs))
     return cells
