@@ -6,6 +6,18 @@ in [0, 1], as in Platanios et al. 2019: the easiest c(t) of the data, measured b
 the sampling rule turns the unlocked tiers into weights: `cumulative` samples every unlocked tier in
 proportion to its base weight (its size, or an explicit list), `exclusive` only the newest one.
 
+Curricula as a warmup. Every kind that unlocks the last tier before the end of training (`full_at`
+or `warmup_fraction` below 1) is, with cumulative sampling and size weights, a warmup curriculum:
+from that point on it samples the static mix. They differ in what the warmup draws. `ceiling_raise`
+(and the competence kinds) mix every unlocked tier, so the easy tiers are drawn more than the static
+mix draws them. `warmup` is one ordered pass: during the first `warmup_fraction` of the budget each
+tier is sampled alone (`sampling: exclusive`), easiest first, for a slot proportional to its base
+weight, then the static mix. Its warmup draws every tier in the static mix's proportions, so over
+the whole run it consumes exactly what the static mix consumes (divergence 0): only the order
+differs, the design that tells an ordering effect from a mixture effect (Zhang et al. 2025,
+"curriculum as warmup"). With `sampling: cumulative`, a `warmup` slot mixes its tier with the
+easier ones (a ceiling raise paced by tier mass).
+
 `materialise_schedule` evaluates the function on a grid and writes the piecewise-constant table
 the manifest carries ([start, end) intervals with per-tier weights), so a trainer needs no
 curriscale code to follow it. `consumption` and `divergence_from_static` summarise what the
@@ -59,6 +71,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "anti": {"shape": "linear", "start_fraction": 0.2, "full_at": 1.0, "degree": 2.0},
     "static": {},
     "ceiling_raise": {"warmup_fraction": 0.1},
+    "warmup": {"warmup_fraction": 0.2},
 }
 
 
@@ -164,6 +177,9 @@ def _n_unlocked(pacing: Pacing, t: float, mass: np.ndarray) -> int:
         return min(n, 1 + math.floor(t / pacing.params["full_at"] * n + 1e-9))
     if pacing.kind == "ceiling_raise":  # the ceiling climbs tier by tier, top reached at warmup
         return min(n, 1 + math.floor(t / pacing.params["warmup_fraction"] * (n - 1) + 1e-9))
+    if pacing.kind == "warmup":  # one slot per tier over the warmup, each as long as its mass
+        slots_end = np.cumsum(mass) / mass.sum()
+        return min(n, 1 + int(np.sum(slots_end <= t / pacing.params["warmup_fraction"] + 1e-12)))
     # A tier is unlocked once competence covers half of it: the step function that best follows
     # Platanios' continuous "easiest c(t) of the data" without starving the hardest tier.
     midpoints = np.cumsum(mass) - mass / 2
@@ -193,6 +209,8 @@ def weights_at(pacing: Pacing, t: float, tier_sizes: np.ndarray) -> np.ndarray:
     active = np.flatnonzero(base > 0)
     if pacing.kind == "anti":  # hard to easy: the same shapes over the reversed tier order
         active = active[::-1]
+    if pacing.kind == "warmup" and t >= pacing.params["warmup_fraction"] - 1e-12:
+        return base  # after the warmup: the static mix, whatever the sampling rule
     k = _n_unlocked(pacing, t, base[active])
     weights = np.zeros_like(base)
     if pacing.sampling == "exclusive":
@@ -208,20 +226,36 @@ def materialise_schedule(
     """Evaluate the pacing on a grid of `n_intervals` and merge equal neighbours.
 
     Each interval takes the weights at its start, so unlocking can lag by at most 1/n_intervals of
-    the budget (a `warmup_fraction` or boundary on the grid is exact).
+    the budget (a `warmup_fraction` or boundary on the grid is exact). A `warmup` pacing's slot
+    ends are added to the grid, so its slots are exact and its warmup draws the static proportions.
 
     Returns:
         A list of {"start", "end", "weights"} covering [0, total) in the pacing's unit.
     """
-    grid = sorted({round(i * total / n_intervals) for i in range(n_intervals)} | {0})
+    grid = sorted(
+        {round(i * total / n_intervals) for i in range(n_intervals)}
+        | {0}
+        | _slot_ends(pacing, tier_sizes, total)
+    )
     schedule: list[dict[str, Any]] = []
     for start, end in zip(grid, grid[1:] + [int(total)], strict=True):
-        weights = [round(float(w), 12) for w in weights_at(pacing, start / total, tier_sizes)]
+        # A warmup's slot ends are rounded to whole units: probe half a unit in, inside the interval.
+        probe = (start + 0.5) / total if pacing.kind == "warmup" else start / total
+        weights = [round(float(w), 12) for w in weights_at(pacing, probe, tier_sizes)]
         if schedule and schedule[-1]["weights"] == weights:
             schedule[-1]["end"] = end
         else:
             schedule.append({"start": int(start), "end": int(end), "weights": weights})
     return schedule
+
+
+def _slot_ends(pacing: Pacing, tier_sizes: np.ndarray, total: int) -> set[int]:
+    """Positions where a `warmup` pacing moves to its next tier (none for the other kinds)."""
+    if pacing.kind != "warmup":
+        return set()
+    base = base_weights(pacing, tier_sizes)
+    ends = pacing.params["warmup_fraction"] * np.cumsum(base[base > 0])
+    return {int(round(e * total)) for e in ends if 0 < round(e * total) < total}
 
 
 def integrated_distribution(schedule: list[dict[str, Any]]) -> np.ndarray:

@@ -144,3 +144,54 @@ def test_consumption_and_divergence():
 def test_bad_pacing_names_the_field(kind, params, message):
     with pytest.raises(CurriscaleError, match=message):
         Pacing.create(kind, params)
+
+
+# Curricula as a warmup: one ordered pass over the tiers, then the static mix.
+SIZES = np.array([50, 300, 120, 80, 200])
+
+
+@pytest.mark.parametrize("fraction", [0.1, 0.2, 0.37, 1.0])
+def test_warmup_is_one_easy_to_hard_pass_then_the_static_mix(fraction):
+    pacing = Pacing.create("warmup", {"warmup_fraction": fraction}, sampling="exclusive")
+    total = 1_000_000
+    schedule = materialise_schedule(pacing, SIZES, total)
+    static = SIZES / SIZES.sum()
+    end = round(fraction * total)
+    warm = [iv for iv in schedule if iv["start"] < end]
+    # Easy first: one tier at a time, in tier order, each for a slot proportional to its size.
+    assert [int(np.argmax(iv["weights"])) for iv in warm] == [0, 1, 2, 3, 4]
+    assert all(sorted(iv["weights"])[-2:] == [0.0, 1.0] for iv in warm)
+    slots = np.array([iv["end"] - iv["start"] for iv in warm])
+    np.testing.assert_allclose(slots / end, static, atol=2 / end)  # whole units
+    # After the warmup: exactly the static mix, to the end.
+    after = [iv for iv in schedule if iv["start"] >= end]
+    assert (after == [{"start": end, "end": total, "weights": static.round(12).tolist()}]) or fraction == 1.0
+    for t in np.linspace(fraction, 1.0, 7):
+        np.testing.assert_allclose(weights_at(pacing, t, SIZES), static)
+    # Only the order differs: over the whole run it draws what the static mix draws.
+    assert divergence_from_static(schedule, SIZES) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_warmup_differs_from_the_ceiling_raise_only_during_the_warmup():
+    """Both end on the static mix at the warmup fraction; the ceiling raise over-draws easy tiers."""
+    warmup = Pacing.create("warmup", {"warmup_fraction": 0.3}, sampling="exclusive")
+    ceiling = Pacing.create("ceiling_raise", {"warmup_fraction": 0.3})
+    for t in (0.3, 0.5, 0.99):
+        np.testing.assert_allclose(weights_at(warmup, t, SIZES), weights_at(ceiling, t, SIZES))
+    raised = materialise_schedule(ceiling, SIZES, 10_000)
+    assert divergence_from_static(raised, SIZES) > 0.05
+    assert divergence_from_static(materialise_schedule(warmup, SIZES, 10_000), SIZES) < 1e-3
+
+
+def test_cumulative_warmup_mixes_each_slot_with_the_easier_tiers():
+    pacing = Pacing.create("warmup", {"warmup_fraction": 0.5}, sampling="cumulative")
+    sizes = np.array([100, 100, 200])  # slots end at 1/8, 1/4 and 1/2 of the budget
+    np.testing.assert_allclose(weights_at(pacing, 0.0, sizes), [1, 0, 0])
+    np.testing.assert_allclose(weights_at(pacing, 0.2, sizes), [0.5, 0.5, 0])
+    np.testing.assert_allclose(weights_at(pacing, 0.3, sizes), [0.25, 0.25, 0.5])
+    np.testing.assert_allclose(weights_at(pacing, 0.5, sizes), [0.25, 0.25, 0.5])
+
+
+def test_warmup_fraction_must_be_a_fraction():
+    with pytest.raises(CurriscaleError, match=r"pacing\.params\.warmup_fraction: must be a number in \(0, 1\]"):
+        Pacing.create("warmup", {"warmup_fraction": 0})

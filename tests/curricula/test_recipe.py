@@ -28,6 +28,8 @@ REQUIRED_PRESETS = {
     "static-mix",
     "anti-curriculum",
     "deepspeed-root",
+    "warmup-curriculum",
+    "full-ladder",
 }
 
 
@@ -38,6 +40,9 @@ def test_presets_all_load_and_cover_the_required_curricula():
     ladder = load_recipe("reading-age-ladder")
     assert ladder.pacing.kind == "ceiling_raise" and ladder.pacing.params == {"warmup_fraction": 0.1}
     assert load_recipe("anti-curriculum").pacing.kind == "anti"
+    warmup, full = load_recipe("warmup-curriculum").pacing, load_recipe("full-ladder").pacing
+    assert (warmup.kind, warmup.sampling, warmup.params) == ("warmup", "exclusive", {"warmup_fraction": 0.2})
+    assert (full.kind, full.params) == ("baby_steps", {"full_at": 1.0})
     assert load_recipe("static-mix").pacing.kind == "static"
     assert load_recipe("task-ladder").tiers.order == [0, 1, 2, 3, 4, 5]
     assert load_recipe("deepspeed-root").pacing.params["degree"] == 2
