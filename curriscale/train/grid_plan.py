@@ -14,6 +14,8 @@ A grid file (YAML) names the axes and the budget rule:
     train: {batch_size: 16, seq_len: 128, n_evals: 8}   # any other TrainConfig field
     growth: [{from: s1, grow: depth, at: 0.5}]          # optional: grown vs fresh at equal compute
     resources: {gpus: 1, sizes: {s2: {gpus: 2}}}        # optional: see grid_resources.py
+    trainer: {command: "python my_train.py --out {run_dir} ...", metrics: "{run_dir}/log.csv"}
+                                                        # optional: any trainer instead (external.py)
 
 An explicit `lr_schedules` list crosses every manifest with every schedule. Without it, each
 manifest runs with the LR schedule its recipe paired with it (kind and parameters, see
@@ -53,6 +55,7 @@ from curriscale.curricula.recipe import check_lr_schedule
 from curriscale.errors import CurriscaleError
 from curriscale.paths import check_name
 from curriscale.train.config import TrainConfig
+from curriscale.train.external import ExternalRun, plan_external
 from curriscale.train.grid_resources import GridResources, Resources, parse_resources
 from curriscale.train.growth import grown_config
 from curriscale.train.model import GPTConfig
@@ -73,6 +76,7 @@ class Cell:
     stage: int = 0
     indexed: bool = True  # first stages of grow plans are means, not results: left out of runs.parquet
     resources: Resources = Resources()
+    external: ExternalRun | None = None  # a command template runs it instead of the built-in trainer
 
 
 def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
@@ -246,7 +250,7 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
             seed=int(seed), device=device or needs.device, **_with_treatment(options, option),
         )  # fmt: skip
         cells.append(Cell(name, grown_size, curriculum, schedule, int(seed), grown, stage=1, resources=needs))
-    return cells
+    return plan_external(grid, grid_path, out_dir, cells)
 
 
 def _cell_dir(out_dir: Path, name: str, grid_path: Path) -> str:
