@@ -26,6 +26,7 @@ BUILTINS = {
     "task_type": "curriscale.scorers.task_type:TaskType",
     "model_difficulty": "curriscale.scorers.model_difficulty:ModelDifficulty",
     "parse_depth": "curriscale.scorers.parse_depth:ParseDepth",
+    "compression": "curriscale.scorers.compression:Compression",
 }
 
 

@@ -193,5 +193,7 @@ def test_cumulative_warmup_mixes_each_slot_with_the_easier_tiers():
 
 
 def test_warmup_fraction_must_be_a_fraction():
-    with pytest.raises(CurriscaleError, match=r"pacing\.params\.warmup_fraction: must be a number in \(0, 1\]"):
+    with pytest.raises(
+        CurriscaleError, match=r"pacing\.params\.warmup_fraction: must be a number in \(0, 1\]"
+    ):
         Pacing.create("warmup", {"warmup_fraction": 0})
