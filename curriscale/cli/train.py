@@ -77,6 +77,20 @@ def train(
     stop_fraction: Annotated[
         float, typer.Option(help="Stop after this fraction of the budget (grow later).")
     ] = 1.0,
+    distill_from: Annotated[
+        str | None,
+        typer.Option(
+            help="A finished run whose model teaches this fresh --size model (KL to its logits). Without a "
+            "budget, continues that run's plan where it stopped (train it with --stop-fraction < 1)."
+        ),
+    ] = None,
+    distill_temperature: Annotated[
+        float, typer.Option(help="Softmax temperature T of the distillation term (with --distill-from).")
+    ] = 2.0,
+    distill_weight: Annotated[
+        float,
+        typer.Option(help="Weight w: loss = (1-w) CE + w T^2 KL(teacher || student) (with --distill-from)."),
+    ] = 0.5,
     export_hf: Annotated[bool, typer.Option(help="Also write RUN/hf, a LlamaForCausalLM folder.")] = False,
     ema_decay: Annotated[
         float | None,
@@ -109,6 +123,7 @@ def train(
         answer_loss_weight=answer_loss_weight, n_evals=n_evals, log_every=log_every, threads=threads, dtype=dtype,
         init_from=init_from, grow=grow, stop_fraction=stop_fraction, export_hf=export_hf,
         grad_accum=grad_accum, device=device, compile=compile, token_cache=token_cache, ema_decay=ema_decay,
+        distill_from=distill_from, distill_temperature=distill_temperature, distill_weight=distill_weight,
     )  # fmt: skip
     if dry_run:
         from curriscale.train.setup import describe_run

@@ -16,7 +16,7 @@ from curriscale.train.schedules import EXTRA_PARAMS, SCHEDULES
 # micro-batches changes only the order of float sums, so a run may resume on other hardware.
 EXECUTION_FIELDS = ("out", "threads", "compile", "export_hf", "device", "grad_accum", "token_cache")
 # Compared as absolute paths, so a rerun from another working directory is the same run.
-PATH_FIELDS = ("manifest", "eval_path", "ood_path", "init_from")
+PATH_FIELDS = ("manifest", "eval_path", "ood_path", "init_from", "distill_from")
 
 
 @dataclass
@@ -60,6 +60,14 @@ class TrainConfig:
             continues that run's manifest, token plan and data position.
         stop_fraction: end this run after this fraction of the token budget (the first stage of a
             grow-then-continue plan); the remaining tokens are left for the grown run.
+        distill_from: a finished run whose model teaches this one (`distill.py`): a fresh `size`
+            model learns with a KL term to its logits. Without a budget, the run continues the
+            teacher run's manifest, token plan and data position where it stopped (grow by
+            distillation: train the teacher with `stop_fraction` < 1); with a budget, it trains on
+            its own manifest from token 0. The teacher's forward pass is counted in the FLOPs.
+        distill_temperature / distill_weight: the loss is (1 - w) * CE + w * T^2 * KL(teacher_T ||
+            student_T), both distributions softened by T; w = 0 trains on CE alone (the teacher
+            still runs, is counted, and its KL is logged as `distill_kl`).
     """
 
     out: str
@@ -92,13 +100,27 @@ class TrainConfig:
     init_from: str | None = None
     grow: str | None = None
     stop_fraction: float = 1.0
+    distill_from: str | None = None
+    distill_temperature: float = 2.0
+    distill_weight: float = 0.5
     export_hf: bool = False
     compile: bool = False
     lr_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if (self.budget_tokens is None) == (self.budget_flops is None) and self.init_from is None:
+        budgets = (self.budget_tokens is not None) + (self.budget_flops is not None)
+        if budgets != 1 and self.init_from is None and (self.distill_from is None or budgets == 2):
             raise CurriscaleError("give exactly one of --budget-tokens and --budget-flops")
+        if self.init_from is not None and self.distill_from is not None:
+            raise CurriscaleError(
+                "--init-from and --distill-from: choose one (grow the trained model, or teach a fresh one)"
+            )
+        if not (math.isfinite(self.distill_temperature) and self.distill_temperature > 0):
+            raise CurriscaleError(
+                f"--distill-temperature {self.distill_temperature!r}: must be a positive number"
+            )
+        if not 0 <= self.distill_weight <= 1:
+            raise CurriscaleError(f"--distill-weight {self.distill_weight!r}: must be in [0, 1]")
         if self.grow not in (None, "depth", "width"):
             raise CurriscaleError(f"--grow {self.grow!r}: choose depth or width")
         if (self.grow is None) != (self.init_from is None):
@@ -138,7 +160,7 @@ class TrainConfig:
         Raises:
             CurriscaleError: naming the option and the missing file.
         """
-        if self.manifest is None and self.init_from is None:
+        if self.manifest is None and self.init_from is None and not self.continues_teacher:
             raise CurriscaleError("--manifest is required (or --init-from a run to grow)")
         if self.manifest is not None and not Path(self.manifest).exists():
             raise CurriscaleError(f"--manifest {self.manifest}: file not found")
@@ -147,6 +169,14 @@ class TrainConfig:
                 raise CurriscaleError(f"{option} {path}: file not found")
         if _is_path_spec(self.tokenizer) and not Path(self.tokenizer).is_file():
             raise CurriscaleError(f"--tokenizer {self.tokenizer}: file not found")
+
+    @property
+    def continues_teacher(self) -> bool:
+        """Whether this run continues its distillation teacher's plan (`distill_from` without a budget).
+
+        Read it before `setup.resolve_request`, which fills the budget in from the teacher run.
+        """
+        return self.distill_from is not None and self.budget_tokens is None and self.budget_flops is None
 
     def request(self) -> dict[str, Any]:
         """What this config asks a run to compute, as stored in config.json and compared on a rerun.

@@ -13,6 +13,7 @@ A grid file (YAML) names the axes and the budget rule:
     tokenizer: bytes               # or bpe:512 (one BPE trained on the manifests), or a tokenizer.json
     train: {batch_size: 16, seq_len: 128, n_evals: 8}   # any other TrainConfig field
     growth: [{from: s1, grow: depth, at: 0.5}]          # optional: grown vs fresh at equal compute
+            # or {from: s1, grow: distill, to: s2, at: 0.5, temperature: 2.0, weight: 0.5}
     resources: {gpus: 1, sizes: {s2: {gpus: 2}}}        # optional: see grid_resources.py
     trainer: {command: "python my_train.py --out {run_dir} ...", metrics: "{run_dir}/log.csv"}
                                                         # optional: any trainer instead (external.py)
@@ -39,7 +40,10 @@ models see more tokens); `tokens_per_param` scales tokens with n_params (Chinchi
 A growth entry trains `from` on the first `at` of the plan, grows it (see `growth.py`) and
 continues on the rest of the same manifest; the token plan is set so the two stages together cost
 the cell budget, making `s1+depth` comparable with fresh sizes at equal FLOPs. Grown cells are
-stage 1: they run after every stage 0 cell.
+stage 1: they run after every stage 0 cell. `grow: distill` instead trains a fresh `to` model
+(with `to`'s learning rate) on the rest of the plan, taught by the trained `from` model (KL to its
+logits with `temperature` and `weight`, see `distill.py`); its cells are `s1+distill-s2-...`, and
+the teacher's forward pass counts in the equal-compute plan.
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from curriscale.paths import check_name
 from curriscale.train.config import TrainConfig
 from curriscale.train.external import ExternalRun, plan_external
 from curriscale.train.grid_resources import GridResources, Resources, parse_resources
-from curriscale.train.growth import grown_config
+from curriscale.train.growth import GrowthPlan
 from curriscale.train.model import GPTConfig
 from curriscale.train.schedules import manifest_lr_schedule
 from curriscale.train.tokenizer import BYTE_ALPHABET, load_tokenizer, save_tokenizer, tokenizer_from_spec
@@ -119,12 +123,18 @@ def grid_tokenizer(grid: dict, base: Path, out_dir: Path) -> Path:
 
 
 def _budget(
-    rule: str, amount: float, fresh: GPTConfig, small: GPTConfig | None = None, at: float = 1.0
+    rule: str,
+    amount: float,
+    fresh: GPTConfig,
+    small: GPTConfig | None = None,
+    at: float = 1.0,
+    extra: int = 0,
 ) -> dict:
     """TrainConfig budget fields for a cell; a grow plan spends `at` of its tokens on `small`.
 
     Equal compute for a grow plan: T tokens cost at * T * f_small + (1 - at) * T * f_grown FLOPs,
-    so T = F / (at * f_small + (1 - at) * f_grown).
+    so T = F / (at * f_small + (1 - at) * f_grown); f_grown includes `extra` per token (a
+    distillation teacher's forward pass).
     """
     if rule == "tokens":
         return {"budget_tokens": int(amount)}
@@ -132,7 +142,7 @@ def _budget(
         return {"budget_tokens": int(amount * fresh.n_params())}
     if small is None:
         return {"budget_flops": float(amount)}
-    per_token = at * small.flops_per_token() + (1 - at) * fresh.flops_per_token()
+    per_token = at * small.flops_per_token() + (1 - at) * (fresh.flops_per_token() + extra)
     return {"budget_tokens": int(amount / per_token)}
 
 
@@ -193,7 +203,10 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
     """
     grid_path, out_dir = Path(grid_yaml), Path(out_dir)
     grid, base = load_grid(grid_path), grid_path.parent
-    growth = grid.get("growth", [])
+    growth = [
+        GrowthPlan.parse(entry, f"{grid_path}: growth[{i}]")
+        for i, entry in enumerate(grid.get("growth") or [])
+    ]
     resources = _grid_resources(grid, growth, grid_path)
     train_options = dict(grid.get("train", {}))
     device = train_options.pop("device", None)  # when absent, each cell's resources decide: cpu or cuda
@@ -229,25 +242,27 @@ def plan_cells(grid_yaml: str | Path, out_dir: str | Path) -> list[Cell]:
         )  # fmt: skip
         cells.append(Cell(name, size, curriculum, schedule, int(seed), config, resources=needs))
     for plan, ((curriculum, manifest), (schedule, option), seed) in itertools.product(growth, axes):
-        small_size, how, at = plan["from"], plan["grow"], float(plan.get("at", 0.5))
+        small_size, at = plan.start, plan.at
         small = GPTConfig.from_size(small_size, vocab_size, seq_len)
+        big, extra = plan.second_stage(small)  # extra: a distillation teacher's forward FLOPs per token
         lr = float(lrs[small_size] if isinstance(lrs, dict) else lrs)
-        first = f"{small_size}-{how}-{curriculum}-{schedule}-seed{seed}-stage1"
+        first = f"{small_size}-{plan.tag}-{curriculum}-{schedule}-seed{seed}-stage1"
         needs = resources.for_size(small_size)
         stage1 = TrainConfig(
             out=_cell_dir(out_dir, first, grid_path), manifest=str(base / manifest), size=small_size,
             lr=lr, seed=int(seed), stop_fraction=at, device=device or needs.device,
-            **_budget(rule, amount, grown_config(small, how), small, at), **_with_treatment(common, option),
+            **_budget(rule, amount, big, small, at, extra), **_with_treatment(common, option),
         )  # fmt: skip
         cells.append(
             Cell(first, small_size, curriculum, schedule, int(seed), stage1, indexed=False, resources=needs)
         )
-        grown_size = f"{small_size}+{how}"
+        grown_size = plan.label
         name, needs = f"{grown_size}-{curriculum}-{schedule}-seed{seed}", resources.for_size(grown_size)
         options = {k: v for k, v in common.items() if k != "tokenizer"}
+        fields = {**_with_treatment(options, option), **plan.second_stage_fields(stage1.out)}
         grown = TrainConfig(
-            out=_cell_dir(out_dir, name, grid_path), init_from=stage1.out, grow=how, lr=lr,
-            seed=int(seed), device=device or needs.device, **_with_treatment(options, option),
+            out=_cell_dir(out_dir, name, grid_path), lr=float(lrs[plan.lr_size] if isinstance(lrs, dict) else lrs),
+            seed=int(seed), device=device or needs.device, **fields,
         )  # fmt: skip
         cells.append(Cell(name, grown_size, curriculum, schedule, int(seed), grown, stage=1, resources=needs))
     return plan_external(grid, grid_path, out_dir, cells)
@@ -258,9 +273,7 @@ def _cell_dir(out_dir: Path, name: str, grid_path: Path) -> str:
     return str(out_dir / "cells" / check_name(name, f"{grid_path}: cell name"))
 
 
-def _grid_resources(grid: dict, growth: list[dict], grid_path: Path) -> GridResources:
+def _grid_resources(grid: dict, growth: list[GrowthPlan], grid_path: Path) -> GridResources:
     """The grid's `resources` section, checked against the sizes it trains (grown ones included)."""
-    starts = [plan["from"] for plan in growth]
-    grown = [f"{plan['from']}+{plan['grow']}" for plan in growth]
-    sizes = [*grid["sizes"], *starts, *grown]
+    sizes = [*grid["sizes"], *(plan.start for plan in growth), *(plan.label for plan in growth)]
     return parse_resources(grid.get("resources"), sizes, str(grid_path))

@@ -19,6 +19,7 @@ Compute accounting (Kaplan et al. 2020, with Chinchilla's attention term): a tra
 `6 * N` FLOPs for the weight matmuls (forward 2N, backward 4N), where N counts every weight used as a
 matmul, including the tied embedding matrix in its role as output projection (so N = n_params()),
 plus `12 * n_layer * d_model * seq_len` for the attention scores and the weighted sum of values.
+A forward pass alone (a distillation teacher's) costs a third of that.
 """
 
 from __future__ import annotations
@@ -115,6 +116,11 @@ class GPTConfig:
     def flops_per_token(self) -> int:
         """Training FLOPs per token: 6 N (N = n_params) plus 12 * n_layer * d_model * seq_len."""
         return 6 * self.n_params() + 12 * self.n_layer * self.d_model * self.seq_len
+
+    def forward_flops_per_token(self) -> int:
+        """Forward-pass FLOPs per token, a third of `flops_per_token`: 2 N plus 4 * n_layer * d_model
+        * seq_len (what a distillation teacher costs per token, see `distill.py`)."""
+        return 2 * self.n_params() + 4 * self.n_layer * self.d_model * self.seq_len
 
 
 class RMSNorm(nn.Module):

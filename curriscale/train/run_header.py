@@ -44,6 +44,7 @@ def write_run_header(run: Run) -> None:
             **_eval_summary("eval", run.eval_set),
             **_eval_summary("ood", run.ood_set),
             **_execution_summary(run),
+            **({"distill_teacher": run.teacher.record()} if run.teacher else {}),
         },
     )
     # Every step's learning rate (step k = the k-th update, as in metrics.parquet): the LR-annealing

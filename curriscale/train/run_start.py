@@ -56,11 +56,16 @@ def adopt_source_run(config: TrainConfig) -> dict:
     if not (source / "config.json").is_file() or checkpoint_dir(source) is None:
         raise CurriscaleError(f"--init-from {source}: not a run directory with config.json and a checkpoint")
     source_config = json.loads((source / "config.json").read_text())
+    adopt_plan(config, source, source_config)
+    return source_config
+
+
+def adopt_plan(config: TrainConfig, source: Path, source_config: dict) -> None:
+    """Continue `source`'s plan: its manifest (unless given), token budget, context and tokenizer."""
     config.manifest = config.manifest or source_config["manifest"]
     config.budget_tokens, config.budget_flops = source_config["budget_tokens"], None
     config.seq_len = source_config["seq_len"]  # the data position is counted in these sequences
     config.tokenizer = str(source / "tokenizer.json")
-    return source_config
 
 
 def grow_from_run(config: TrainConfig, source_config: dict) -> RunStart:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from curriscale.train.averaging import WeightAverage
 from curriscale.train.checkpoint import checkpoint_dir, load_state, rank_samplers
 from curriscale.train.config import TrainConfig
 from curriscale.train.data import Batches, SourceFactory
+from curriscale.train.distill import Teacher, TeacherRun, read_teacher, teacher_memory
 from curriscale.train.distributed import Distributed
 from curriscale.train.evaluate import EvalSet
 from curriscale.train.growth import grown_config
@@ -59,10 +60,16 @@ class Run:
     average: WeightAverage | None  # the EMA of the weights, kept by rank 0 (it evaluates)
     peak_flops: float
     peak_source: str
+    teacher: Teacher | None = None  # a distillation teacher (`distill.py`)
 
     @property
     def model(self) -> GPT:
         return self.start.model
+
+    @property
+    def flops_per_token(self) -> int:
+        """FLOPs per training token: the model's, plus a distillation teacher's forward pass."""
+        return _flops_per_token(self.model.config, self.teacher.run if self.teacher else None)
 
     @property
     def tokens_per_step(self) -> int:
@@ -76,6 +83,7 @@ class Request:
     fields: dict[str, Any]
     lr_source: str  # "option", "manifest" or "default"
     source_config: dict | None  # a growth run's source run config.json
+    teacher: TeacherRun | None = None  # a distillation teacher
 
 
 def resolve_request(config: TrainConfig, device: torch.device) -> Request:
@@ -90,6 +98,7 @@ def resolve_request(config: TrainConfig, device: torch.device) -> Request:
     config.check_inputs()
     requested = config.request()
     source_config = adopt_source_run(config) if config.init_from else None
+    teacher = read_teacher(config) if config.distill_from else None
     kind, lr_params, lr_source = resolve_schedule(
         config.lr_schedule, config.manifest, config.warmup_fraction, config.min_lr_ratio, config.lr_params
     )
@@ -100,7 +109,7 @@ def resolve_request(config: TrainConfig, device: torch.device) -> Request:
     resolved = ("lr_schedule", "warmup_fraction", "min_lr_ratio", "lr_params", "dtype")
     requested.update(json.loads(json.dumps({k: getattr(config, k) for k in resolved})))
     check_rerun(Path(config.out), requested)
-    return Request(requested, lr_source, source_config)
+    return Request(requested, lr_source, source_config, teacher)
 
 
 def set_up(
@@ -120,15 +129,19 @@ def set_up(
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     tokenizer, new_tokenizer = _shared_tokenizer(config, run_dir, dist)
+    teacher = Teacher(request.teacher, config, tokenizer, device) if request.teacher else None
     if request.source_config is not None:
         start = grow_from_run(config, request.source_config)
         memory = _check_memory(start.model.config, micro_batch, config, dist, device)
     else:
         shape = GPTConfig.from_size(config.size, tokenizer.get_vocab_size(), config.seq_len)
-        memory = _check_memory(shape, micro_batch, config, dist, device)  # before allocating the model
-        start = RunStart(GPT(shape), config.size)
+        # before allocating the model
+        memory = _check_memory(shape, micro_batch, config, dist, device, request.teacher)
+        model = GPT(shape)
+        start = request.teacher.start(config, model) if request.teacher else RunStart(model, config.size)
     start.model.to(device)
-    budget_tokens, total_steps = _plan(config, start.model.config, start.tokens)
+    flops_per_token = _flops_per_token(start.model.config, request.teacher)
+    budget_tokens, total_steps = _plan(config, flops_per_token, start.tokens)
     lr_params = {"warmup_fraction": config.warmup_fraction, "min_lr_ratio": config.min_lr_ratio}
     schedule = LRSchedule(config.lr_schedule, config.lr, total_steps, **lr_params, **config.lr_params)
     source = source_factory(
@@ -166,6 +179,7 @@ def set_up(
         average=WeightAverage(start.model, config.ema_decay) if config.ema_decay and dist.is_main else None,
         peak_flops=peak,
         peak_source=peak_source,
+        teacher=teacher,
     )
 
 
@@ -187,14 +201,16 @@ def describe_run(config: TrainConfig) -> dict[str, Any]:
     else:
         shape = GPTConfig.from_size(config.size, vocab_size, config.seq_len)
     micro_batch = _micro_batch(config, dist.world_size)
-    budget, steps = _plan(config, shape, start_tokens=0)
-    memory, sharing, free = _memory_need(shape, micro_batch, config, dist, device)
+    flops_per_token = _flops_per_token(shape, request.teacher)
+    start_tokens = request.teacher.start_tokens if request.teacher else 0
+    budget, steps = _plan(config, flops_per_token, start_tokens)
+    memory, sharing, free = _memory_need(shape, micro_batch, config, dist, device, request.teacher)
     return {
         "size": config.size,
         "model": shape.to_dict(),
         "n_params": shape.n_params(),
         "non_embedding_params": shape.non_embedding_params(),
-        "flops_per_token": shape.flops_per_token(),
+        "flops_per_token": flops_per_token,
         "budget_tokens": budget,
         "steps": steps,
         "batch": f"{config.batch_size} sequences = {dist.world_size} process(es) x {config.grad_accum} "
@@ -207,9 +223,14 @@ def describe_run(config: TrainConfig) -> dict[str, Any]:
     }
 
 
-def _plan(config: TrainConfig, shape: GPTConfig, start_tokens: int) -> tuple[int, int]:
+def _flops_per_token(shape: GPTConfig, teacher: TeacherRun | None) -> int:
+    """FLOPs per training token: the model's (`GPTConfig.flops_per_token`) plus a teacher's forward."""
+    return shape.flops_per_token() + (teacher.shape.forward_flops_per_token() if teacher else 0)
+
+
+def _plan(config: TrainConfig, flops_per_token: int, start_tokens: int) -> tuple[int, int]:
     """(budget in tokens, optimizer steps of this run) from the token or FLOP budget."""
-    budget_tokens = config.budget_tokens or int(config.budget_flops // shape.flops_per_token())
+    budget_tokens = config.budget_tokens or int(config.budget_flops // flops_per_token)
     tokens_per_step = config.batch_size * config.seq_len
     plan_steps = (budget_tokens - start_tokens) // tokens_per_step
     if plan_steps < 1:
@@ -239,14 +260,19 @@ def _shared_tokenizer(config: TrainConfig, run_dir: Path, dist: Distributed) -> 
 
 
 def _check_memory(
-    shape: GPTConfig, micro_batch: int, config: TrainConfig, dist: Distributed, device: torch.device
+    shape: GPTConfig,
+    micro_batch: int,
+    config: TrainConfig,
+    dist: Distributed,
+    device: torch.device,
+    teacher: TeacherRun | None = None,
 ) -> MemoryEstimate:
     """The memory estimate for this process; refuse the run when it exceeds the device's free memory.
 
     On a CPU every process of this machine draws on the same memory, so the estimate counts once
     per local process (torchrun's LOCAL_WORLD_SIZE).
     """
-    estimate, sharing, free = _memory_need(shape, micro_batch, config, dist, device)
+    estimate, sharing, free = _memory_need(shape, micro_batch, config, dist, device, teacher)
     if estimate.total * sharing > free:
         per = f" x {sharing} processes" if sharing > 1 else ""
         raise CurriscaleError(
@@ -258,11 +284,20 @@ def _check_memory(
 
 
 def _memory_need(
-    shape: GPTConfig, micro_batch: int, config: TrainConfig, dist: Distributed, device: torch.device
+    shape: GPTConfig,
+    micro_batch: int,
+    config: TrainConfig,
+    dist: Distributed,
+    device: torch.device,
+    teacher: TeacherRun | None = None,
 ) -> tuple[MemoryEstimate, int, int]:
-    """(this process's estimate, processes sharing the memory, free bytes on the device)."""
+    """(this process's estimate, processes sharing the memory, free bytes on the device); a
+    distillation teacher's weights and logits count as `extra`."""
     averaged = config.ema_decay is not None and dist.is_main
     estimate = estimate_memory(shape, micro_batch, config.dtype, dist.world_size, averaged)
+    if teacher is not None:
+        taught = teacher_memory(teacher.shape, micro_batch, config.dtype, shape.seq_len)
+        estimate = replace(estimate, extra=estimate.extra + taught)
     sharing = dist.local_world_size if device.type == "cpu" else 1
     return estimate, sharing, devices.free_memory(device)
 

@@ -16,7 +16,9 @@ backward, then clip and take an AdamW step. Around it sit the things a scaling g
   takes its shard of the one curriculum stream and `batch_size / (processes x grad_accum)` sequences
   per micro-batch, so 1 or N processes compute the same steps (up to float summation order). Only
   rank 0 evaluates and writes; the checkpoint holds every rank's data position;
-- tokens/s and MFU at every logged row (`throughput.py`).
+- tokens/s and MFU at every logged row (`throughput.py`);
+- distillation (`distill.py`): with a teacher run, each micro-batch's loss mixes in a KL term to its
+  logits, and the teacher's forward pass is counted in the FLOPs.
 
 Every option is checked, and the tokenizer, model, schedule, data source and eval sets are set up
 (`setup.py`), before anything is written into the run folder, so a bad option leaves no trace. A
@@ -117,7 +119,7 @@ def _train_loop(run: Run, step: int, on_progress: Callable[[int, int], None] | N
     forward = torch.compile(model) if config.compile else model  # ~2x faster steps, minutes to compile
     forward = dist.wrap(forward)
     checkpoints = eval_steps(run.total_steps, config.n_evals, config.eval_spacing)
-    flops_per_token = model.config.flops_per_token()
+    flops_per_token = run.flops_per_token  # a distillation teacher's forward pass included
     meter = Throughput(
         run.device, flops_per_token, run.peak_flops * dist.world_size, step * run.tokens_per_step
     )
@@ -145,6 +147,7 @@ def _train_loop(run: Run, step: int, on_progress: Callable[[int, int], None] | N
             "flops": run.start.flops + step * run.tokens_per_step * float(flops_per_token),
             "lr": lr,
             "train_loss": _mean_train_loss(run, loss_sum, since_log, step),
+            **(run.teacher.log(dist, since_log) if run.teacher else {}),
             **meter.measure(step * run.tokens_per_step),
         }
         loss_sum, since_log = _zero(run.device), 0
@@ -209,6 +212,8 @@ def _train_step(run: Run, forward: torch.nn.Module, step: int) -> torch.Tensor:
                 if config.answer_loss_weight != 1
                 else loss
             )
+            if run.teacher is not None:  # distillation: CE mixed with a KL term to the teacher
+                objective = run.teacher.objective(objective, logits, inputs, accum)
             (objective / accum).backward()
         step_loss += loss.detach() / accum
     torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.grad_clip)
