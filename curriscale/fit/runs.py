@@ -34,8 +34,9 @@ from curriscale.errors import CurriscaleError
 INDEX_COLUMNS = ("run_dir", "size", "curriculum", "lr_schedule", "seed", "non_embedding_params")
 METRIC_COLUMNS = ("step", "tokens", "eval_loss")
 # Columns that describe a checkpoint rather than measure the model at it.
-# tokens_per_s and mfu are wall-clock figures of the hardware, not of the model.
-_NOT_METRICS = {"step", "tokens", "flops", "lr", "train_loss", "tokens_per_s", "mfu"}
+# tokens_per_s and mfu are wall-clock figures of the hardware, not of the model; train_loss and
+# distill_kl (a distilled run's KL to its teacher, `train/distill.py`) are measured on training batches.
+_NOT_METRICS = {"step", "tokens", "flops", "lr", "train_loss", "distill_kl", "tokens_per_s", "mfu"}
 # config.json key -> prefix of the accuracy columns whose chance level it records.
 CHANCE_KEYS = {"eval_chance_accuracy": "accuracy_level_", "ood_chance_accuracy": "ood_accuracy_level_"}
 _MEAN_ACCURACY = {"mean_accuracy": "accuracy_level_", "ood_mean_accuracy": "ood_accuracy_level_"}
