@@ -1,11 +1,12 @@
 """Tokens per second and model FLOPs utilisation (MFU) of the training steps, evaluation excluded.
 
 MFU is the share of the hardware's peak that the model's own arithmetic uses: training FLOPs per
-token (`GPTConfig.flops_per_token`, 6N plus attention) times tokens per second, over the peak of
-every device in the run (`device.peak_flops` x world size). Evaluation and checkpoint time is left
-out (`resume`), and so is each process's first step (warm-up, compilation: `restart`), so the
-figures describe steady training steps. They are wall-clock
-measurements: the only columns of metrics.parquet that differ between two identical runs.
+token (`GPTConfig.flops_per_token`, 6N plus attention, and a distillation teacher's forward pass
+when there is one) times tokens per second, over the peak of every device in the run
+(`device.peak_flops` x world size). Evaluation and checkpoint time is left out (`resume`), and so
+is each process's first step (warm-up, compilation: `restart`), so the figures describe steady
+training steps. They are wall-clock measurements: the only columns of metrics.parquet that differ
+between two identical runs.
 """
 
 from __future__ import annotations
