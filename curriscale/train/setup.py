@@ -211,6 +211,7 @@ def describe_run(config: TrainConfig) -> dict[str, Any]:
         "n_params": shape.n_params(),
         "non_embedding_params": shape.non_embedding_params(),
         "flops_per_token": flops_per_token,
+        **({"teacher": _teacher_line(request.teacher)} if request.teacher else {}),
         "budget_tokens": budget,
         "steps": steps,
         "batch": f"{config.batch_size} sequences = {dist.world_size} process(es) x {config.grad_accum} "
@@ -221,6 +222,15 @@ def describe_run(config: TrainConfig) -> dict[str, Any]:
         "free_memory": f"{free / GIB:.2f} GiB",
         "fits": memory.total * sharing <= free,
     }
+
+
+def _teacher_line(teacher: TeacherRun) -> str:
+    """A distillation teacher as `--dry-run` shows it."""
+    start = f"continuing its plan from token {teacher.start_tokens}" if teacher.continues else "from token 0"
+    return (
+        f"{teacher.path} ({teacher.config['size']}, step {teacher.state['step']}), {start}; flops_per_token "
+        f"includes its forward pass ({teacher.shape.forward_flops_per_token()})"
+    )
 
 
 def _flops_per_token(shape: GPTConfig, teacher: TeacherRun | None) -> int:

@@ -134,6 +134,7 @@ def test_flops_count_the_teachers_forward_pass(task, teacher, tmp_path):
     own = student(task, teacher, tmp_path / "own", manifest=task[0], budget_flops=3e8)
     plan = describe_run(own)
     assert plan["flops_per_token"] == per_token and plan["budget_tokens"] == int(3e8 // per_token)
+    assert plan["teacher"].startswith(f"{teacher} (s0, step {STEPS // 2}), from token 0")
     result = train(own)
     assert result.tokens == plan["steps"] * BATCH * SEQ and result.flops == result.tokens * per_token
 
