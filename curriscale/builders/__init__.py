@@ -15,7 +15,7 @@ _EXPORTS = {
     "score_corpus": "curriscale.builders.score",
     "build_curriculum": "curriscale.builders.build",
     "verify_curriculum": "curriscale.builders.verify",
-    "export_curriculum": "curriscale.builders.export",
+    "export_curriculum": "curriscale.builders.exports",
 }
 __getattr__ = lazy_exports(__name__, _EXPORTS)
 __all__ = list(_EXPORTS)

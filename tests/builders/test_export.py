@@ -1,4 +1,7 @@
-"""Exports for external trainers: token .bin + indexes, ordered JSONL, HF datasets, the CLI, the example."""
+"""Exports for external trainers: token .bin + indexes, ordered JSONL, HF datasets, the CLI, the example.
+
+The Megatron, litdata and DeepSpeed formats have their own test files (test_export_trainers.py).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +37,13 @@ def ladder(tmp_path):
 
 
 def streamed_texts(manifest, tokenizer, budget=None):
-    """The documents the reader yields with the same tokenizer, budget and seed as the export."""
+    """The documents the reader yields with the same tokenizer, budget and seed as the export.
+
+    With a budget, progress counts in the tokenizer's tokens (as `curriscale train` reads it);
+    without one, in the manifest's own unit over the whole schedule.
+    """
+    if budget is None:
+        return [d["text"] for d in iter_curriculum(manifest, seed=0)]
     sampler = CurriculumSampler(
         manifest, 0, encoder=make_encoder(tokenizer), budget_tokens=budget, stop_at_end=True
     )
@@ -74,12 +83,17 @@ def test_tokens_bin_decodes_to_the_curriculum_order(ladder, tmp_path):
     np.testing.assert_array_equal(sizes, np.diff(offsets))
     np.testing.assert_array_equal(pointers, offsets[:-1] * 2)
     np.testing.assert_array_equal(documents, np.arange(meta["documents"] + 1))
+    # ... and Megatron's own reader agrees (megatron-core is in the dev extra).
+    indexed_dataset = pytest.importorskip("megatron.core.datasets.indexed_dataset")
+    dataset = indexed_dataset.IndexedDataset(str(out / "tokens"))
+    assert len(dataset) == meta["documents"]
+    np.testing.assert_array_equal(dataset[3], tokens[offsets[3] : offsets[4]])
 
 
 def test_export_is_deterministic(ladder, tmp_path):
     for run in ("a", "b"):
         export_curriculum(ladder, "tokens", tmp_path / run, budget_tokens=2000, seed=3)
-    for name in ("tokens.bin", "tokens.offsets.npy", "tokens.idx", "export.json"):
+    for name in ("tokens.bin", "tokens.offsets.npy", "tokens.idx", "documents.parquet", "export.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     other = export_curriculum(ladder, "tokens", tmp_path / "c", budget_tokens=2000, seed=4)
     assert (tmp_path / "c" / "tokens.bin").read_bytes() != (tmp_path / "a" / "tokens.bin").read_bytes()
@@ -199,12 +213,29 @@ def test_plain_pytorch_example_trains_from_the_export(ladder, tmp_path):
     assert "curriscale imported: False" in result.stdout
 
 
-def test_default_budget_covers_the_whole_schedule_in_any_unit(ladder, tmp_path):
-    # The manifest counts whitespace words; a bytes export must still cover the whole schedule,
-    # not read the word total as a byte total (about a fifth of the data).
-    words = export_curriculum(ladder, "jsonl", tmp_path / "words")
-    in_bytes = export_curriculum(ladder, "tokens", tmp_path / "bytes", tokenizer="bytes")
-    assert words["budget_estimated"] is False and in_bytes["budget_estimated"] is True
-    assert in_bytes["budget_tokens"] > 3 * words["tokens"]  # several bytes per word
-    assert in_bytes["documents"] == pytest.approx(words["documents"], rel=0.15)
-    assert [s["stage"] for s in in_bytes["stages"]] == [s["stage"] for s in words["stages"]]
+def test_every_format_and_tokenizer_holds_the_same_documents(ladder, tmp_path):
+    # The demo's tokens export (bytes) and hf export (no tokenizer) once held 7,368 and 7,376
+    # documents: each counted progress in its own unit (bytes, via an estimated budget, against
+    # whitespace words). Now the tokenizer only encodes; without --budget-tokens every format walks
+    # the manifest's own stream over the whole schedule.
+    pytest.importorskip("datasets")
+    import datasets
+    import pyarrow.parquet as pq
+
+    expected = [d["id"] for d in iter_curriculum(ladder, seed=0)]
+    ids = {}
+    for fmt in ("tokens", "megatron", "litdata"):
+        meta = export_curriculum(ladder, fmt, tmp_path / fmt, tokenizer="bytes")
+        ids[fmt] = pq.read_table(tmp_path / fmt / "documents.parquet").column("id").to_pylist()
+        assert meta["counted_in"] == "whitespace" and meta["budget_tokens"] is None
+    export_curriculum(ladder, "jsonl", tmp_path / "jsonl")
+    ids["jsonl"] = [json.loads(line)["id"] for line in (tmp_path / "jsonl" / "curriculum.jsonl").open()]
+    export_curriculum(ladder, "hf", tmp_path / "hf")
+    ids["hf"] = datasets.load_from_disk(str(tmp_path / "hf" / "ordered"))["id"]
+    assert all(found == expected for found in ids.values()), {k: len(v) for k, v in ids.items()}
+    # A tokenizer with a budget: the trainer's stream, counted in its tokens, the same in every format.
+    budget = {"tokenizer": "bytes", "budget_tokens": 3000}
+    tokens = export_curriculum(ladder, "tokens", tmp_path / "tokens-b", **budget)
+    jsonl = export_curriculum(ladder, "jsonl", tmp_path / "jsonl-b", **budget)
+    assert tokens["counted_in"] == jsonl["counted_in"] == "bytes"
+    assert tokens["stages"] == jsonl["stages"] and tokens["tokens"] >= 3000

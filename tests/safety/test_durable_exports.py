@@ -24,7 +24,13 @@ def test_a_rerun_replaces_the_datasets_and_clears_a_crashed_runs_leftovers(manif
     (out / ".ordered.tmp" / "half.arrow").write_bytes(b"\0" * 10)
     (out / "ordered").rename(out / ".ordered.old")
     export_curriculum(manifest, "hf", out)
-    assert sorted(p.name for p in out.iterdir()) == ["export.json", "interleave.json", "ordered", "tiers"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "curriculum.manifest.json",
+        "export.json",
+        "interleave.json",
+        "ordered",
+        "tiers",
+    ]
     assert len(datasets.load_from_disk(str(out / "ordered"))) == documents
 
 
