@@ -15,6 +15,16 @@ the chosen arm's, or the grid's only schedule). Only progressions the grid actua
 recommended: pacing, warmup fraction and starting tier are those of the chosen curriculum's
 manifest, so nothing untested is invented.
 
+Curriculum progression per size (`progression`): at every size of the grid, the arm (curriculum and
+LR schedule) that pays most over the static mix, kept only when the 95% interval of its speedup over
+the seeds lies above 1 and its final eval loss is lower (with one seed, where there is no interval,
+the point estimates decide and the entry says so); else the static mix, with the best arm's
+interval showing why. Each entry carries the chosen curriculum's pacing and its speed (the warmup
+fraction: the share of training before the schedule settles), read from its manifest, so a grid
+that crosses pacing speeds (e.g. warmup fractions) shows which speed each size wants. The decision
+at the target size records this table (`progression`) and the interval of the speedup trend there
+(`speedup_interval`: a line in (log N, log speedup) weighted by each size's interval).
+
 The decision says what it rests on: `basis` in words, `predicted_eval_loss_missing` with the reason
 for every arm whose power law could not be fitted (too few sizes or seeds), and `warnings`, e.g.
 how far N lies outside the grid's sizes, where both extrapolations are guesses.
@@ -61,7 +71,7 @@ def recommend_curriculum(fits_dir: str | Path, size: float, out: str | Path) -> 
     if not size > 0:
         raise CurriscaleError(f"--size must be a positive parameter count, got {size}")
     fits, comparison = _read(Path(fits_dir), "fits.json"), _read(Path(fits_dir), "comparison.json")
-    decision = decide(fits, comparison, float(size))
+    decision = decide(fits, comparison, float(size), pacings=curriculum_pacings(fits_dir, fits))
     name = decision["curriculum"]
     source = manifest_path(fits_dir, fits, name)
     if source is None or not source.is_file():
@@ -95,8 +105,12 @@ def recommend_curriculum(fits_dir: str | Path, size: float, out: str | Path) -> 
     return manifest
 
 
-def decide(fits: dict, comparison: dict, size: float) -> dict:
-    """The recommendation at `size` from the fits' and comparison's JSON (see the module docstring)."""
+def decide(fits: dict, comparison: dict, size: float, pacings: dict[str, dict] | None = None) -> dict:
+    """The recommendation at `size` from the fits' and comparison's JSON (see the module docstring).
+
+    `pacings` maps a curriculum to its pacing and warmup fraction (`curriculum_pacings`), for the
+    per-size `progression`; without it the progression names the pacing kind fits.json records.
+    """
     # A grid of one curriculum has no baseline: that curriculum is the only candidate.
     baseline = comparison["baseline"] or next(iter(fits["curricula"]))
     predicted = {
@@ -128,6 +142,7 @@ def decide(fits: dict, comparison: dict, size: float) -> dict:
     }
     sizes = fits.get("sizes") or sorted({c["non_embedding_params"] for c in comparison["cells"]})
     outside = extrapolation(size, sizes)
+    interval_arm = (chosen, chosen_lr) if chosen_lr is not None else _best_arm(trend)
     return {
         "size": size,
         "curriculum": chosen,
@@ -138,9 +153,162 @@ def decide(fits: dict, comparison: dict, size: float) -> dict:
         "predicted_eval_loss": {f"{n}/{lr}": v for (n, lr), v in sorted(predicted.items())},
         "predicted_eval_loss_missing": missing,
         "predicted_speedup": {f"{n}/{lr}": v for (n, lr), v in sorted(trend.items())},
+        "speedup_interval": _trend_interval(comparison["cells"], interval_arm, size),
+        "progression": progression(fits, comparison, pacings),
         "extrapolated": outside is not None,
         "grid_sizes": sizes,
         "warnings": [outside] if outside else [],
+    }
+
+
+def progression(fits: dict, comparison: dict, pacings: dict[str, dict] | None = None) -> list[dict]:
+    """The curriculum and pacing speed each grid size should use, with the interval behind it.
+
+    Args:
+        fits, comparison: the JSON of fits.json and comparison.json.
+        pacings: curriculum -> {"pacing": {kind, params}, "warmup_fraction"} (`curriculum_pacings`).
+
+    Returns:
+        One entry per size (ascending): `curriculum` (the baseline when no arm clearly pays),
+        `no_curriculum`, `lr_schedule`, `pacing`, `warmup_fraction`, `speedup` with `speedup_ci`
+        and `eval_loss_diff` with `eval_loss_diff_ci` of the chosen arm (for the static mix: of the
+        best arm, the evidence that it does not pay), `clear` (its interval excludes no effect),
+        `basis` in words and `arms` (how many arms were compared there).
+    """
+    baseline = comparison.get("baseline")
+    by_size: dict[int, list[dict]] = {}
+    for cell in comparison.get("cells", []):
+        by_size.setdefault(int(cell["non_embedding_params"]), []).append(cell)
+    out = []
+    for n, cells in sorted(by_size.items()):
+        ranked = sorted(cells, key=lambda c: (-_finite(c.get("speedup")), c["curriculum"], c["lr_schedule"]))
+        paying = [c for c in ranked if _pays(c)]
+        best = paying[0] if paying else ranked[0]
+        evidence = _evidence(best)
+        name = best["curriculum"] if paying else baseline
+        entry = {
+            "size": best.get("size"),
+            "non_embedding_params": n,
+            "curriculum": name,
+            "no_curriculum": not paying,
+            "lr_schedule": best["lr_schedule"] if paying else _best_baseline_schedule(cells),
+            **_pacing_of(name, fits, pacings),
+            "best_arm": {"curriculum": best["curriculum"], "lr_schedule": best["lr_schedule"]},
+            **evidence,
+            "arms": len(cells),
+        }
+        entry["basis"] = _progression_basis(entry, paying)
+        out.append(entry)
+    return out
+
+
+def curriculum_pacings(fits_dir: str | Path, fits: dict) -> dict[str, dict]:
+    """Each curriculum's pacing and warmup fraction from its manifest (those that can be read)."""
+    out = {}
+    for name in fits.get("curricula", {}):
+        path = manifest_path(fits_dir, fits, name)
+        if path is None or not path.is_file():
+            continue
+        try:
+            progression = _progression(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        out[name] = {"pacing": progression["pacing"], "warmup_fraction": progression["warmup_fraction"]}
+    return out
+
+
+def _finite(value) -> float:
+    return float(value) if value is not None and np.isfinite(value) else -np.inf
+
+
+def _pays(cell: dict) -> bool:
+    """The arm pays: its speedup interval lies above 1 (the point above 1 without an interval) and
+    its final eval loss is lower than the static mix's."""
+    low = (cell.get("speedup_ci") or [None])[0]
+    speedup = low if low is not None else cell.get("speedup")
+    diff = cell.get("effects", {}).get("eval_loss", {}).get("diff")
+    return speedup is not None and speedup > 1 and (diff is None or diff < 0)
+
+
+def _evidence(cell: dict) -> dict:
+    loss = cell.get("effects", {}).get("eval_loss", {})
+    speedup_ci = list(cell.get("speedup_ci") or [None, None])
+    diff_ci = list(loss.get("ci") or [None, None])
+    clear = None
+    if speedup_ci[0] is not None:
+        clear = speedup_ci[0] > 1 or speedup_ci[1] < 1
+    return {
+        "speedup": cell.get("speedup"),
+        "speedup_ci": speedup_ci,
+        "eval_loss_diff": loss.get("diff"),
+        "eval_loss_diff_ci": diff_ci,
+        "clear": clear,
+    }
+
+
+def _best_baseline_schedule(cells: list[dict]) -> str | None:
+    """The LR schedule under which the static mix ends with the lowest eval loss at this size."""
+    losses = {
+        c["lr_schedule"]: c["effects"]["eval_loss"]["baseline"]
+        for c in cells
+        if "eval_loss" in c.get("effects", {})
+    }
+    schedules = sorted({c["lr_schedule"] for c in cells})
+    return min(losses, key=losses.get) if losses else (schedules[0] if len(schedules) == 1 else None)
+
+
+def _pacing_of(name: str | None, fits: dict, pacings: dict[str, dict] | None) -> dict:
+    if pacings and name in pacings:
+        return dict(pacings[name])
+    kind = fits.get("curricula", {}).get(name, {}).get("pacing_kind")
+    return {"pacing": {"kind": kind, "params": None}, "warmup_fraction": 0.0 if kind == "static" else None}
+
+
+def _progression_basis(entry: dict, paying: list[dict]) -> str:
+    best, speedup, ci = entry["best_arm"], entry["speedup"], entry["speedup_ci"]
+    arm = f"{best['curriculum']} ({best['lr_schedule']})"
+    interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci[0] is not None else " (no interval: one seed)"
+    figure = f"speedup {speedup:.2f}x{interval}" if speedup is not None else "no speedup defined"
+    if paying:
+        return f"{arm} pays: {figure} over the static mix"
+    return f"no arm clearly pays; the best, {arm}: {figure}"
+
+
+def _best_arm(trend: dict[tuple[str, str], float]) -> tuple[str, str] | None:
+    return max(trend, key=trend.get) if trend else None
+
+
+def _trend_interval(cells: list[dict], arm: tuple[str, str] | None, size: float) -> dict | None:
+    """The speedup of `arm` at `size` from a weighted line in (log N, log speedup), with its 95% interval.
+
+    Each size's weight is 1 / variance of its log speedup, read from its interval (the interval's
+    width over 2 x 1.96); without intervals at two sizes or more there is no interval (None).
+    """
+    if arm is None:
+        return None
+    x, y, var = [], [], []
+    for cell in cells:
+        if (cell["curriculum"], cell["lr_schedule"]) != arm:
+            continue
+        ci = cell.get("speedup_ci") or [None, None]
+        if cell.get("speedup") and cell["speedup"] > 0 and ci[0] and ci[1] and ci[1] > ci[0] > 0:
+            x.append(np.log(cell["non_embedding_params"]))
+            y.append(np.log(cell["speedup"]))
+            var.append(((np.log(ci[1]) - np.log(ci[0])) / (2 * 1.96)) ** 2)
+    if len(set(x)) < 2:
+        return None
+    design = np.column_stack([np.ones(len(x)), x])
+    weights = np.diag(1 / np.asarray(var))
+    covariance = np.linalg.inv(design.T @ weights @ design)
+    coef = covariance @ design.T @ weights @ np.asarray(y)
+    at = np.array([1.0, np.log(size)])
+    mean, se = float(at @ coef), float(np.sqrt(at @ covariance @ at))
+    return {
+        "curriculum": arm[0],
+        "lr_schedule": arm[1],
+        "speedup": float(np.exp(mean)),
+        "ci": [float(np.exp(mean - 1.96 * se)), float(np.exp(mean + 1.96 * se))],
+        "sizes": len(set(x)),
     }
 
 

@@ -57,8 +57,10 @@ def tau(n):
     return 2e5 * np.power(1e5 / n, 0.5)
 
 
-def write_manifest(folder: Path, name: str, kind: str, n_tiers: int = 3) -> Path:
-    """A small schema-valid manifest with real tier files, enough for the recommender to copy."""
+def write_manifest(folder: Path, name: str, kind: str, n_tiers: int = 3, warmup: float = 0.5) -> Path:
+    """A small schema-valid manifest with real tier files, enough for the recommender to copy.
+
+    A curriculum's schedule starts on tier 1 alone and turns to the even mix at `warmup`."""
     folder.mkdir(parents=True, exist_ok=True)
     tiers = []
     for i in range(n_tiers):
@@ -80,12 +82,12 @@ def write_manifest(folder: Path, name: str, kind: str, n_tiers: int = 3) -> Path
     if kind == "static":
         schedule, params = [{"start": 0, "end": BUDGET, "weights": even}], {}
     else:
-        half = BUDGET // 2
+        half = round(BUDGET * warmup)
         schedule = [
             {"start": 0, "end": half, "weights": [0.0, 1.0] + [0.0] * (n_tiers - 2)},
             {"start": half, "end": BUDGET, "weights": even},
         ]
-        params = {"start_fraction": 0.2, "warmup_fraction": 0.5}
+        params = {"start_fraction": 0.2, "warmup_fraction": warmup}
     manifest = {
         "format": "curriscale.manifest", "version": 1, "name": name, "created_by": "tests", "seed": 0,
         "difficulty": {"columns": {"difficulty": 1.0}, "normalise": "rank"},
@@ -120,6 +122,8 @@ def write_grid(
     diverge_at=None,
     answer_loss=False,
     positions=False,
+    planted=None,
+    warmups=None,
 ) -> Path:
     """Write RUNS/runs.parquet and one run folder per cell; returns root.
 
@@ -127,7 +131,9 @@ def write_grid(
     chance maps level -> chance accuracy (recorded in config.json; None: not recorded, accuracy
     rises from 0); diverge_at is the fraction of training after which the training loss climbs,
     to 1.5x at the end; answer_loss adds `answer_loss_level_<k>` (-log accuracy) per level;
-    positions writes each run's positions.parquet (see the module docstring).
+    positions writes each run's positions.parquet (see the module docstring); planted maps a
+    curriculum to its own (crossover, gamma) (a negative gamma: it pays above the crossover), so
+    the best curriculum can change with size; warmups maps a curriculum to its manifest's warmup.
     """
     curricula = curricula or {"static-mix": "static", "ladder": "linear"}
     critical = critical or {1: 3e4, 2: 1.5e5}
@@ -139,8 +145,10 @@ def write_grid(
     position_rng = np.random.default_rng([rng_seed, 2])
     guessed = [level for level in (chance or {}) if level not in critical]
     root.mkdir(parents=True, exist_ok=True)
+    planted, warmups = planted or {}, warmups or {}
     manifests = {
-        name: write_manifest(root / "manifests" / name, name, kind) for name, kind in curricula.items()
+        name: write_manifest(root / "manifests" / name, name, kind, warmup=warmups.get(name, 0.5))
+        for name, kind in curricula.items()
     }
     n_steps = steps
     steps = np.arange(1, n_steps + 1)
@@ -154,7 +162,8 @@ def write_grid(
                     s = (
                         1.0
                         if kind == "static"
-                        else planted_speedup(n, crossover, gamma) * lr_effect.get(lr_name, 1.0)
+                        else planted_speedup(n, *planted.get(name, (crossover, gamma)))
+                        * lr_effect.get(lr_name, 1.0)
                     )
                     shift = 1.0 + noise * rng.standard_normal()
                     loss = base_loss(n, s * tokens) * shift
