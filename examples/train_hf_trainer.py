@@ -11,8 +11,13 @@ then run
 
 The model is built from a GPT2Config (no download). Text is tokenised as UTF-8 bytes (ids 0-255,
 EOS 256) unless a tokenizers JSON file is given. The curriculum is the export's order, so the
-training data is an IterableDataset of packed blocks read front to back: the Trainer does not
-shuffle iterable datasets, which keeps easy-to-hard (or whatever the schedule says) intact.
+training data is an IterableDataset of packed blocks read front to back: the Trainer gives an
+iterable dataset no sampler at all (its default RandomSampler would shuffle a map-style dataset),
+and with one dataloader process the blocks arrive in file order, which keeps easy-to-hard (or
+whatever the schedule says) intact. `train_sampling_strategy="sequential"` is set as well, for
+anyone who swaps in a map-style dataset. tests/builders/test_export_hf_trainer.py checks that the
+batches the model is trained on are the manifest's documents in order. TRL's trainers subclass
+this Trainer: hand them the same dataset (or a map-style one with the same argument).
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ class PackedBlocks(torch.utils.data.IterableDataset):
                 yield {"input_ids": ids, "labels": ids}
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("export", type=Path, help="folder written by `curriscale export --format jsonl|hf`")
     parser.add_argument("--tokenizer", type=Path, help="tokenizers JSON file (default: UTF-8 bytes)")
@@ -65,8 +70,11 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--out", type=Path, default=Path("hf-trainer-run"))
-    args = parser.parse_args()
+    return parser.parse_args(argv)
 
+
+def build_trainer(args: argparse.Namespace) -> Trainer:
+    """The Trainer this example runs: a tiny GPT-2 on the export's packed blocks, in order."""
     if args.tokenizer:
         tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(args.tokenizer))
         eos_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
@@ -85,7 +93,11 @@ def main() -> None:
         bos_token_id=eos_id, eos_token_id=eos_id,
     )  # fmt: skip
     model = GPT2LMHeadModel(config)
+    order = {"train_sampling_strategy": "sequential"}  # transformers 5; older ones have no such field
+    if "train_sampling_strategy" not in TrainingArguments.__dataclass_fields__:
+        order = {}
     training = TrainingArguments(
+        **order,
         output_dir=str(args.out),
         max_steps=args.steps,
         per_device_train_batch_size=args.batch_size,
@@ -95,11 +107,16 @@ def main() -> None:
         save_strategy="no",
         report_to=[],
         use_cpu=True,
-        dataloader_num_workers=0,
+        dataloader_num_workers=0,  # one process reads the blocks front to back
         seed=0,
     )
     data = PackedBlocks(args.export, encode, eos_id, args.seq_len)
-    result = Trainer(model=model, args=training, train_dataset=data).train()
+    return Trainer(model=model, args=training, train_dataset=data)
+
+
+def main() -> None:
+    args = parse_args()
+    result = build_trainer(args).train()
     print(f"trained {result.global_step} steps, final train loss {result.training_loss:.4f}")
 
 

@@ -6,6 +6,7 @@ builder and DeepSpeed's sampler want a process group, so those checks run in a c
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -203,3 +204,23 @@ def test_deepspeed_states_where_it_cannot_follow(tmp_path):
     mapping = json.loads((tmp_path / "out" / "deepspeed.json").read_text())
     assert not mapping["exact"] and any("only grows" in d for d in mapping["differences"])
     assert mapping["stages"][1]["deepspeed_weights"] == [0.5, 0.5]
+
+
+def test_litgpt_example_trains_from_the_litdata_export(ladder, tmp_path):
+    # litgpt itself cannot join the dev extra (it pins huggingface-hub<1.4, transformers 5 needs
+    # >=1.31); without it the example trains its plain-PyTorch stand-in on the same litdata stream.
+    pytest.importorskip("litdata")
+    export_curriculum(ladder, "litdata", tmp_path / "export", budget_tokens=40_000, chunk_tokens=4096)
+    example = Path(__file__).resolve().parents[2] / "examples" / "train_litgpt.py"
+    command = [sys.executable, str(example), str(tmp_path / "export"), "--steps", "30", "--seq-len", "32"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        command + ["--log-every", "5"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    model = (
+        "model: litgpt pythia-14m" if importlib.util.find_spec("litgpt") else "model: torch (litgpt is not"
+    )
+    assert model in done.stdout
+    losses = [float(line.split()[-1]) for line in done.stdout.splitlines() if line.startswith("step ")]
+    assert len(losses) == 6 and losses[-1] < losses[0] - 2.0  # from ~ln(257) = 5.5 well down
