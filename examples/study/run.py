@@ -1,0 +1,132 @@
+"""The curriculum study, end to end in one command: where does a curriculum pay at equal compute?
+
+    python examples/study/run.py --out study-out            # the full study (see README.md for its cost)
+    python examples/study/run.py --out study-quick --quick  # the same pipeline, tiny (about a minute)
+
+Stages, each through the package's public functions, each resuming when rerun into the same folder:
+
+1. generate the synthetic task spectrum (six levels; train, eval and ood splits) into OUT/data;
+2. score it (reading age and compression ratio, recorded in every tier for analysis);
+3. build one curriculum per `manifests` entry of GRID.yaml from recipes/<name>.yaml (tiers are the
+   spectrum's levels, so difficulty is known, not estimated);
+4. write OUT/grid.yaml (GRID.yaml, with --quick's overrides) and run the grid into OUT/runs;
+5. fit it (`fit_grid`) into OUT/fits, and compare the curricula on the averaged weights for the
+   LR treatments that keep an average (OUT/fits/comparison_averaged.json, the same comparison code
+   run on the `ema_` metrics);
+6. write the report (OUT/report.html) and the per-size progression (`recommend`'s
+   OUT/fits/progression.json);
+7. write OUT/RESULTS.md from those JSON files (`results.py`; rerun alone with --results-only).
+
+Every random choice is seeded (data, tokenizer, sampling, initialisation, bootstrap), so a rerun
+gives the same fits.json bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+# --quick: the same pipeline on a corpus, grid and bootstrap small enough for a test.
+QUICK = {
+    "data": {"docs_per_level": 60, "eval_per_level": 8},
+    "grid": {
+        "sizes": ["s0", "s1", "s2"],
+        "manifests": {"static": "curricula/static/manifest.json", "warmup": "curricula/warmup/manifest.json"},
+        "seeds": [0, 1],
+        "budget": {"tokens": 8192},
+        "train": {"batch_size": 8, "seq_len": 128, "n_evals": 4, "threads": 1},
+    },
+    "bootstrap": 40,
+}
+FULL = {"data": {"docs_per_level": 5000, "eval_per_level": 200}, "grid": {}, "bootstrap": 200}
+
+
+def study_grid(template: Path, quick: bool) -> dict:
+    """The grid to run: the template with --quick's overrides."""
+    grid = yaml.safe_load(template.read_text())
+    grid.update(copy.deepcopy((QUICK if quick else FULL)["grid"]))
+    return grid
+
+
+def run_study(out: Path, quick: bool = False, workers: int = 2, template: Path = HERE / "GRID.yaml") -> Path:
+    """Run every stage into `out`; returns the path of RESULTS.md."""
+    from results import averaged_comparison, write_progression, write_results
+
+    from curriscale.builders.build import build_curriculum
+    from curriscale.builders.score import score_corpus
+    from curriscale.curricula.recipe import load_recipe
+    from curriscale.curricula.spectrum import SpectrumConfig, write_spectrum
+    from curriscale.fit.grid_fit import fit_grid
+    from curriscale.fit.report import write_report
+    from curriscale.io import atomic_write_json, atomic_write_text
+    from curriscale.train.grid import run_grid
+
+    plan = QUICK if quick else FULL
+    grid = study_grid(template, quick)
+    budget = grid["budget"]["tokens"]
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    step = lambda what: print(f"[{time.monotonic() - started:7.1f}s] {what}", flush=True)  # noqa: E731
+
+    step("generating the synthetic task spectrum")
+    write_spectrum(out / "data", SpectrumConfig(seed=0, **plan["data"]))
+    step("scoring: reading age and compression ratio")
+    score_corpus(
+        [out / "data" / "train.jsonl"],
+        out / "scored",
+        scorers=["reading_age", "compression"],
+        datatrove_logs=False,
+    )
+    for name in grid["manifests"]:
+        step(f"building the {name} curriculum (recipes/{name}.yaml)")
+        recipe = load_recipe(HERE / "recipes" / f"{name}.yaml").with_overrides(budget_tokens=budget, seed=0)
+        build_curriculum(out / "scored", recipe, out / "curricula" / name)
+    atomic_write_text(out / "grid.yaml", yaml.safe_dump(grid, sort_keys=False))
+    atomic_write_json(out / "study_plan.json", {"quick": quick, "data": plan["data"], "grid": grid,
+                                                 "bootstrap": plan["bootstrap"]})  # fmt: skip
+
+    n_cells = len(grid["sizes"]) * len(grid["manifests"]) * len(grid["lr_schedules"]) * len(grid["seeds"])
+    step(f"training {n_cells} cells on {workers} worker(s)")
+    run_grid(out / "grid.yaml", out / "runs", workers=workers)
+
+    step("fitting scaling laws and comparing the curricula")
+    fits = out / "fits"
+    fit_grid(out / "runs", fits, bootstrap=plan["bootstrap"], seed=0, annealing=not quick)
+    averaged = averaged_comparison(out / "runs", n_boot=plan["bootstrap"], seed=0)
+    if averaged is not None:
+        atomic_write_json(fits / "comparison_averaged.json", averaged)
+    step("writing the report and the per-size progression")
+    write_report(out / "runs", out, fits=fits)
+    write_progression(fits)
+    results = write_results(out)
+    step(f"wrote {results}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="output folder (rerun to resume)")
+    parser.add_argument("--quick", action="store_true", help="a tiny run of the same pipeline")
+    parser.add_argument("--workers", type=int, default=2, help="grid cells trained at once (1 thread each)")
+    parser.add_argument("--grid", type=Path, default=HERE / "GRID.yaml", help="the grid template")
+    parser.add_argument("--results-only", action="store_true", help="rewrite RESULTS.md from OUT/fits")
+    args = parser.parse_args(argv)
+    if args.results_only:
+        from results import write_results
+
+        print(write_results(args.out))
+        return 0
+    run_study(args.out, quick=args.quick, workers=args.workers, template=args.grid)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
