@@ -17,7 +17,9 @@ def export(
     ],
     fmt: Annotated[
         str,
-        typer.Option("--format", "-f", help="tokens, jsonl, hf, megatron, litdata or deepspeed (see below)."),
+        typer.Option(
+            "--format", "-f", help="tokens, jsonl, hf, megatron, litdata or deepspeed (described above)."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     tokenizer: Annotated[
