@@ -36,6 +36,17 @@ def recommend(
         f"{size:g} params: {what}, pacing {decision['pacing']['kind']}, LR schedule {decision['lr_schedule']}"
     )
     console.info(f"based on {decision['basis']}")
+    interval = decision.get("speedup_interval")
+    if interval:
+        low, high = interval["ci"]
+        console.info(
+            f"speedup trend of {interval['curriculum']} ({interval['lr_schedule']}) there: "
+            f"{interval['speedup']:.2f}x [{low:.2f}, {high:.2f}] (95%, {interval['sizes']} sizes)"
+        )
+    for entry in decision.get("progression", []):
+        warmup = entry.get("warmup_fraction")
+        speed = f", warmup {warmup:.2f}" if warmup is not None else ""
+        console.info(f"  {entry['size']}: {entry['curriculum']}{speed} - {entry['basis']}")
     for warning in decision["warnings"]:
         console.warning(warning)
     console.info(f"wrote {out}")

@@ -82,3 +82,17 @@ def test_no_arm_that_clearly_pays_means_the_static_mix_with_the_best_arms_interv
     assert "(no interval: one seed)" in single[0]["basis"]
     assert decide(fits, comparison, 2e4)["speedup_interval"] is None
     assert np.isfinite(single[-1]["speedup"])
+
+
+def test_cli_prints_the_progression_and_the_interval(fits_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from curriscale.cli.app import app
+
+    args = ["recommend", str(fits_dir), "--size", "2e4", "--out", str(tmp_path / "m.json")]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())
+    assert "speedup trend of short (cosine) there:" in printed
+    assert "n12000: short, warmup 0.10 - short (cosine) pays: speedup" in printed
+    assert "long, warmup 0.40 - long (cosine) pays" in printed
