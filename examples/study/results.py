@@ -302,10 +302,18 @@ def _trends(rows: list[dict]) -> list[str]:
         x, y = np.array(points).T
         slope = float(np.polyfit(x, y, 1)[0])
         speedups = ", ".join(f"{r['size']} {r['speedup']:.2f}x" for r in group if r["speedup"])
-        direction = "grows" if slope > 0 else "shrinks"
+        small, large = min(group, key=lambda r: r["n"]), max(group, key=lambda r: r["n"])
+        (a_lo, a_hi), (b_lo, b_hi) = small["speedup_ci"], large["speedup_ci"]
+        if None in (a_lo, a_hi, b_lo, b_hi):
+            verdict = "no interval to tell a trend from noise (one seed)"
+        elif b_lo > a_hi or a_lo > b_hi:
+            direction = "grows" if b_lo > a_hi else "shrinks"
+            verdict = f"it {direction} with size ({small['size']} and {large['size']} intervals disjoint)"
+        else:
+            verdict = f"no clear trend ({small['size']} and {large['size']} intervals overlap)"
         lines.append(
             f"- `{name}` under `{lr}`{' (averaged weights)' if weights == 'averaged' else ''}: speedup {speedups}; "
-            f"it {direction} with size (slope {slope:+.3f} in log speedup per log N)."
+            f"slope {slope:+.3f} in log speedup per log N; {verdict}."
         )
     return lines or ["No curriculum cell to trend."]
 
