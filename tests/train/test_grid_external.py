@@ -16,7 +16,10 @@ from test_grid import write_grid
 
 from curriscale.errors import CurriscaleError
 from curriscale.train.grid import run_grid
+from curriscale.train.grid_executors import MakeExports, TrainCell, chain_executors
 from curriscale.train.grid_plan import plan_cells
+from curriscale.train.grid_resources import Resources
+from curriscale.train.grid_slots import GpuSlots
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "grid_external"
@@ -103,12 +106,14 @@ def test_the_example_grid_runs_end_to_end_then_fits_and_reports(tmp_path):
     fits = fit_grid(runs, tmp_path / "fits", bootstrap=20)
     assert fits["fits"]["curricula"] and not fits["fits"]["skipped_runs"]
     write_report(runs, tmp_path / "report", fits=tmp_path / "fits", bootstrap=20)
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "2 curricula x 2 sizes" in summary and "4 finished runs" in summary
     assert "ladder" in (tmp_path / "report" / "report.html").read_text()
 
     again = run_grid(tmp_path / "GRID.yaml", runs).to_pandas()  # a rerun skips the finished cells
     assert again["status"].tolist() == ["done"] * 4
     assert (cell / "metrics.parquet").stat().st_mtime_ns == stamp
-    assert (cell / "command.log").read_text().count("\n$ ") + 1 == 1  # the command ran once
+    assert (cell / "command.log").read_text().count("$ cd ") == 1  # the command ran once
 
 
 def test_a_failing_command_fails_its_cell_naming_the_log_and_a_rerun_tries_it_again(tmp_path):
@@ -227,3 +232,37 @@ def test_the_slurm_script_of_external_cells_shows_their_commands(tmp_path, monke
     with open(scripts["exports"].parent / "executor.pik", "rb") as pickled:  # what the export task runs
         jobs = dill.load(pickled).pipeline[0].jobs
     assert [(job["kind"], job["out"]) for job in jobs] == [("curriculum", str(export))]
+
+
+def test_ray_runs_the_exports_first_then_the_cells_with_their_commands(tmp_path):
+    grid = fake_grid(tmp_path, resources={"cpus": 2}, train={"batch_size": 8, "seq_len": 32})  # threads unset
+    last = chain_executors(
+        plan_cells(grid, tmp_path / "runs"), tmp_path / "runs" / "logs", 2, "ray", str(grid)
+    )
+    assert isinstance(last.depends.pipeline[0], MakeExports) and last.depends.depends is None
+    assert [job["kind"] for job in last.depends.pipeline[0].jobs] == ["curriculum"]
+    assert [c["external"]["cell"] for c in last.pipeline[0].configs] == [
+        "s0-ladder-cosine-seed0",
+        "s1-ladder-cosine-seed0",
+    ]
+    assert last.cpus_per_task == 2 and last.pipeline[0].configs[0]["external"]["threads"] == 2
+
+
+def test_a_local_gpu_cell_runs_its_command_seeing_only_its_gpu(tmp_path):
+    grid = fake_grid(
+        tmp_path,
+        sizes=["s0"],
+        trainer={"command": "{python} -c \"import os; print('sees', os.environ['CUDA_VISIBLE_DEVICES'])\""},
+    )
+    (cell,) = plan_cells(grid, tmp_path / "runs")
+    step = TrainCell(
+        [{"external": cell.external.payload(1)}],
+        Resources(gpus=1),
+        tmp_path / "logs",
+        GpuSlots(tmp_path / "slots", ("3",)),
+    )
+    step.run(rank=0)
+    run_dir = tmp_path / "runs" / "cells" / "s0-ladder-cosine-seed0"
+    assert "sees 3" in (run_dir / "command.log").read_text()
+    error = json.loads((run_dir / "error.json").read_text())["error"]  # it wrote no metrics file
+    assert "log.csv: the command wrote no metrics file" in error
