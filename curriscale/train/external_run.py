@@ -244,14 +244,14 @@ def metrics_table(path: Path, columns: dict[str, str], values: dict[str, Any], c
         )
     data = {}
     for name, column in wanted.items():
-        values_ = pd.to_numeric(frame[column], errors="coerce")
-        if values_[frame[column].notna()].isna().any():
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        if numbers[frame[column].notna()].isna().any():
             raise CurriscaleError(f"{path}: column {column!r} ({name}) holds values that are not numbers")
-        data[name] = values_.astype(float)
-    if data["tokens"].isna().any() or (data["tokens"] < 0).any():
+        data[name] = numbers.astype(float)
+    if not np.isfinite(data["tokens"]).all() or (data["tokens"] < 0).any():
         raise CurriscaleError(f"{path}: column {wanted['tokens']!r} (tokens) needs a count >= 0 on every row")
-    if "step" in data and data["step"].isna().any():
-        raise CurriscaleError(f"{path}: column {wanted['step']!r} (step) is empty on some rows")
+    if "step" in data and not np.isfinite(data["step"]).all():
+        raise CurriscaleError(f"{path}: column {wanted['step']!r} (step) needs a number on every row")
     if data["eval_loss"].isna().all():
         raise CurriscaleError(f"{path}: column {wanted['eval_loss']!r} (eval loss) is empty on every row")
     per_step = values["batch_size"] * values["seq_len"]
@@ -261,13 +261,10 @@ def metrics_table(path: Path, columns: dict[str, str], values: dict[str, Any], c
         data["flops"] = data["tokens"] * float(config["flops_per_token"])
     head = ["step", "tokens", "flops", "lr", "train_loss", "eval_loss"]
     order = [c for c in head if c in data] + sorted(set(data) - set(head))
-    arrays = {
-        name: pa.array(
-            data[name].round().astype("int64") if name in ("step", "tokens") else data[name], type=None
-        )
-        for name in order
-    }
-    return pa.table(arrays)
+    integers = ("step", "tokens")
+    return pa.table(
+        {name: data[name].round().astype("int64") if name in integers else data[name] for name in order}
+    )
 
 
 def _read_metrics(path: Path) -> pd.DataFrame:

@@ -266,3 +266,22 @@ def test_a_local_gpu_cell_runs_its_command_seeing_only_its_gpu(tmp_path):
     assert "sees 3" in (run_dir / "command.log").read_text()
     error = json.loads((run_dir / "error.json").read_text())["error"]  # it wrote no metrics file
     assert "log.csv: the command wrote no metrics file" in error
+
+
+def test_metrics_files_in_each_format_become_curriscale_columns(tmp_path):
+    from curriscale.train.external_run import metrics_table
+
+    values, config = {"batch_size": 4, "seq_len": 8}, {"flops_per_token": 10}
+    (tmp_path / "log.jsonl").write_text(
+        '{"seen": 64, "loss": 3.0, "acc": 0.5}\n{"seen": 128, "loss": null}\n'
+    )
+    table = metrics_table(tmp_path / "log.jsonl", {"tokens": "seen", "eval_loss": "loss", "accuracy_level_1": "acc"}, values, config)  # fmt: skip
+    assert table.column_names == ["step", "tokens", "flops", "eval_loss", "accuracy_level_1"]
+    assert table["step"].to_pylist() == [2, 4] and table["flops"].to_pylist() == [640.0, 1280.0]
+    pd.DataFrame({"tokens": [32], "eval_loss": [2.0]}).to_parquet(tmp_path / "log.parquet")
+    assert metrics_table(tmp_path / "log.parquet", {}, values, config)["step"].to_pylist() == [1]
+    (tmp_path / "log.tsv").write_text("tokens\teval_loss\n32\tNaN?\n")
+    with pytest.raises(
+        CurriscaleError, match=r"log.tsv: column 'eval_loss' \(eval_loss\) holds values that are not numbers"
+    ):
+        metrics_table(tmp_path / "log.tsv", {}, values, config)
