@@ -285,3 +285,10 @@ def test_metrics_files_in_each_format_become_curriscale_columns(tmp_path):
         CurriscaleError, match=r"log.tsv: column 'eval_loss' \(eval_loss\) holds values that are not numbers"
     ):
         metrics_table(tmp_path / "log.tsv", {}, values, config)
+
+
+def test_a_command_that_cannot_start_fails_its_cell(tmp_path):
+    grid = fake_grid(tmp_path, sizes=["s0"], trainer={"command": "no-such-trainer-xyz --out {run_dir}"})
+    assert run_grid(grid, tmp_path / "runs").to_pandas()["status"].tolist() == ["failed"]
+    error = json.loads((tmp_path / "runs" / "cells" / "s0-ladder-cosine-seed0" / "error.json").read_text())
+    assert "cannot start 'no-such-trainer-xyz'" in error["error"] and error["log"].endswith("command.log")
