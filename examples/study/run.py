@@ -15,7 +15,7 @@ Stages, each through the package's public functions, each resuming when rerun in
    run on the `ema_` metrics);
 6. write the report (OUT/report.html) and the per-size progression (`recommend`'s
    OUT/fits/progression.json);
-7. write OUT/RESULTS.md from those JSON files (`results.py`; rerun alone with --results-only).
+7. write OUT/RESULTS.md from those JSON files (`study_results.py`; rerun alone with --results-only).
 
 Every random choice is seeded (data, tokenizer, sampling, initialisation, bootstrap), so a rerun
 gives the same fits.json bytes.
@@ -58,7 +58,7 @@ def study_grid(template: Path, quick: bool) -> dict:
 
 def run_study(out: Path, quick: bool = False, workers: int = 2, template: Path = HERE / "GRID.yaml") -> Path:
     """Run every stage into `out`; returns the path of RESULTS.md."""
-    from results import averaged_comparison, write_progression, write_results
+    from study_results import averaged_comparison, write_progression, write_results
 
     from curriscale.builders.build import build_curriculum
     from curriscale.builders.score import score_corpus
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-only", action="store_true", help="rewrite RESULTS.md from OUT/fits")
     args = parser.parse_args(argv)
     if args.results_only:
-        from results import write_results
+        from study_results import write_results
 
         print(write_results(args.out))
         return 0
