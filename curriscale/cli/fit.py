@@ -230,6 +230,7 @@ def grid_command(
     Example: curriscale fit runs/ --out fits/
     """
     # The grid fitter belongs to curriscale.fit.grid_fit (fit-grid engineer); this only wires it in.
+    from curriscale.fit.diagnostics import degenerate_counts
     from curriscale.fit.grid_fit import fit_grid
     from curriscale.fit.report import summarise
 
@@ -243,6 +244,13 @@ def grid_command(
         temporal_fraction=temporal_fraction or None,
     )
     console.info(summarise(documents["comparison"]))
+    degenerate = {law: n for law, n in degenerate_counts(documents).items() if n[0]}
+    if degenerate:
+        counts = ", ".join(f"{law} {bad} of {total}" for law, (bad, total) in sorted(degenerate.items()))
+        console.warning(
+            f"degenerate fits: {counts}; those laws do not describe their data, do not read their "
+            "parameters (each reason: metrics.degenerate_reason in the JSON)"
+        )
     console.info(f"wrote {out}/fits.json, comparison.json, critical_points.json")
 
 

@@ -63,7 +63,8 @@ def fit_law(
     Returns:
         The fit; `metrics` holds `fit_error` and `heldout_error` (mean relative error),
         `converged`, `n_starts`, `n_agree`, `best_objective`, `bic`, `degenerate` and
-        `degenerate_reason` and, for bnsl with breaks="auto", `break_selection`.
+        `degenerate_reason`, `bounds` (each parameter's search range) and, for bnsl with
+        breaks="auto", `break_selection`.
 
     Example:
         >>> fit = fit_law("power", {"x": sizes, "loss": losses}, bootstrap=200)
@@ -161,6 +162,8 @@ def _fit_all(
         "huber_delta": delta,
         "degenerate": reason is not None,
         "degenerate_reason": reason,
+        # The search box, so a reader can tell an interval that ends at it (curriscale.fit.diagnostics).
+        "bounds": law.public_bounds(bounds),
     }
     return design, optimum, metrics
 

@@ -23,6 +23,11 @@ whose manifest pacing is `static`, unless named) over its seeds:
 - crossover: the size where the final-loss difference (or log speedup) changes sign, interpolated
   linearly in log N between the two sizes around the change.
 - LR interaction: how much a curriculum's effect changes between LR schedules, with an interval.
+- averaged vs raw weights (`averaging`): runs trained with `--ema-decay` also record the metrics of
+  their weights' moving average (`ema_eval_loss`, `ema_accuracy_level_1`, ...). Per curriculum, LR
+  schedule and size, the final averaged metric is set against the raw one of the same runs: the
+  difference (averaged - raw) is paired by run and its interval resamples the runs. This compares
+  every curriculum, the baseline included, and needs no second curriculum.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from curriscale.fit.runs import Grid, clearly_above_chance
 CI_LEVEL = 0.95
 _COMPARED_PREFIXES = ("accuracy_level_", "ood_accuracy_level_", "documents_tier_", "eval_loss_level_")
 _COMPARED = ("eval_loss", "ood_eval_loss", "mean_accuracy", "ood_mean_accuracy")
+# Metrics of the averaged weights carry this prefix (curriscale.train.averaging).
+AVERAGED_PREFIX = "ema_"
 
 
 def find_baseline(grid: Grid, baseline: str | None = None) -> str:
@@ -103,13 +110,15 @@ def compare_grid(grid: Grid, baseline: str | None = None, n_boot: int = 1000, se
         curriculum, empty lists, no baseline and a `note`.
     """
     names = sorted(grid.runs["curriculum"].unique())
+    rng = np.random.default_rng(seed)
+    # Drawn first so the curriculum comparison's draws are the same with or without averaged runs.
+    averaging = averaged_vs_raw(grid, n_boot, np.random.default_rng([seed, 1]))
     if len(names) == 1 and baseline in (None, names[0]):
         # Nothing to compare; the grid's other fits still stand.
         return {"baseline": None, "note": f"the grid has one curriculum ({names[0]!r}): nothing to compare",
                 "ci_level": CI_LEVEL, "n_boot": n_boot, "cells": [], "per_seed": [], "crossover": [],
-                "lr_interaction": []}  # fmt: skip
+                "lr_interaction": [], "averaging": averaging}  # fmt: skip
     base_name = find_baseline(grid, baseline)
-    rng = np.random.default_rng(seed)
     metrics = [m for m in _COMPARED if m in grid.runs] + [
         c for prefix in _COMPARED_PREFIXES for c in grid.metric_columns(prefix)
     ]
@@ -157,7 +166,47 @@ def compare_grid(grid: Grid, baseline: str | None = None, n_boot: int = 1000, se
         "per_seed": per_seed,
         "crossover": _crossovers(cells),
         "lr_interaction": _lr_interaction(cells, draws),
+        "averaging": averaging,
     }
+
+
+def averaged_vs_raw(grid: Grid, n_boot: int, rng: np.random.Generator) -> list[dict]:
+    """Final metrics of the averaged weights against the raw ones, per curriculum, LR schedule and size.
+
+    Only runs that recorded `ema_eval_loss` take part (a cell mixing runs with and without an
+    average uses those with one). Each row has `n_seeds` and `effects`: per metric with an
+    averaged twin (eval loss first, then OOD loss and accuracies), `raw` and `averaged` seed means,
+    `diff` (averaged - raw: negative favours the average for a loss, positive for an accuracy) and
+    its interval `ci`, paired by run (None with one run).
+
+    Returns:
+        The rows, sorted by curriculum, LR schedule and size; empty when no run averaged its weights.
+    """
+    averaged = AVERAGED_PREFIX + "eval_loss"
+    if averaged not in grid.runs:
+        return []
+    runs = grid.runs[grid.runs[averaged].notna()]
+    metrics = [
+        m for m in (*_COMPARED, *grid.metric_columns("accuracy_level_")) if AVERAGED_PREFIX + m in runs
+    ]
+    out = []
+    keys = ["curriculum", "lr_schedule", "non_embedding_params", "size"]
+    for (name, lr, n, size), group in runs.groupby(keys, sort=True):
+        row = {"curriculum": name, "lr_schedule": lr, "size": size, "non_embedding_params": int(n),
+               "n_seeds": len(group), "effects": {}}  # fmt: skip
+        for metric in metrics:
+            pairs = group[[metric, AVERAGED_PREFIX + metric]].dropna().to_numpy(float)
+            if not len(pairs):
+                continue
+            diffs = pairs[:, 1] - pairs[:, 0]
+            row["effects"][metric] = {
+                "raw": float(pairs[:, 0].mean()),
+                "averaged": float(pairs[:, 1].mean()),
+                "diff": float(diffs.mean()),
+                "ci": _ci(_boot(diffs, rng, n_boot)),
+            }
+        out.append(row)
+    return out
 
 
 def crossover_sizes(sizes: np.ndarray, values: np.ndarray) -> list[float]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from curriscale.fit.laws import Law
+from curriscale.fit.laws import LOG, LOG1M, Law, get_law
 
 # A fit whose mean relative error exceeds this does not describe the data.
 DEGENERATE_FIT_ERROR = 0.03
@@ -48,3 +48,48 @@ def degeneracy(
     if not converged:
         reasons.append("the optimiser did not converge")
     return "; ".join(reasons) or None
+
+
+def degenerate_counts(documents: dict) -> dict[str, tuple[int, int]]:
+    """Per law, (degenerate, fitted) over every fit a grid's documents hold (`fit_grid`'s output).
+
+    Reads the power-law and joint (chinchilla) scaling fits, the LR-annealing and temporal fits
+    in `fits`, and the BNSL break fits in `critical_points`; skipped fits are not counted.
+    """
+    fits, critical = documents.get("fits", {}), documents.get("critical_points", {})
+    found = [r["fit"] for key in ("scaling", "chinchilla", "lr_annealing") for r in fits.get(key) or []]
+    found += [r["fit"] for r in (fits.get("temporal") or {}).get("runs", []) if "fit" in r]
+    found += [e["bnsl"] for e in critical.get("critical_sizes", [])]
+    counts: dict[str, tuple[int, int]] = {}
+    for fit in found:
+        if "params" not in fit:
+            continue
+        bad, total = counts.get(fit["law"], (0, 0))
+        counts[fit["law"]] = (bad + bool(fit["metrics"].get("degenerate")), total + 1)
+    return counts
+
+
+def at_bound(fit: dict, name: str, value: float | None) -> bool:
+    """Whether `value` of parameter `name` sits at an end of the saved fit's search range.
+
+    Judged as `degeneracy` judges an optimum, in the optimiser's coordinates (log for scale
+    parameters), within `BOUND_TOLERANCE` of the range; used for the ends of bootstrap intervals,
+    which pile up at a bound when the data do not pin the parameter down. False when the fit
+    predates recorded bounds (`metrics.bounds`) or the value is missing.
+    """
+    bounds = (fit.get("metrics") or {}).get("bounds", {}).get(name)
+    if not bounds or value is None or None in bounds:
+        return False
+    transform = dict(get_law(fit["law"], **(fit.get("options") or {})).spec()).get(name)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if transform == LOG:
+            ends, point = np.log(bounds), np.log(value)
+        elif transform == LOG1M:
+            ends, point = np.log1p(-np.asarray(bounds)), np.log1p(-value)
+        else:
+            ends, point = np.asarray(bounds, float), float(value)
+    low, high = np.sort(ends)
+    if not (np.isfinite(low) and np.isfinite(high) and np.isfinite(point)):
+        return False
+    room = BOUND_TOLERANCE * (high - low)
+    return bool(point <= low + room or point >= high - room)

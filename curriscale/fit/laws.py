@@ -110,6 +110,18 @@ class Law:
             params[name] = float(value)
         return params
 
+    def public_bounds(self, bounds: list[tuple[float, float]]) -> dict[str, list[float]]:
+        """The search box `bounds` (on theta) as [low, high] per named public parameter."""
+        out = {}
+        for k, name in enumerate(self.param_names()):
+            ends = []
+            for end in bounds[k]:
+                theta = np.zeros(len(bounds))
+                theta[k] = end
+                ends.append(self.to_params(theta)[name])
+            out[name] = sorted(float(v) for v in ends)
+        return out
+
     def from_params(self, params: dict[str, float]) -> np.ndarray:
         """Internal vector from named public parameters."""
         theta = []

@@ -3,14 +3,32 @@
 Shared by `report.html` and `summary.md`, so both show the same numbers, formatted the same way:
 four significant digits, intervals in brackets, `-` for missing values, token counts and sizes as
 `26.8k`. An accuracy difference where neither arm is clearly above chance is marked `(at chance)`.
+
+Not identified. A fitted parameter is shown as `not identified`, instead of a value and an
+interval, when the data do not pin it down (`identified`): its 95% bootstrap interval spans more
+than `NOT_IDENTIFIED_SPAN` (a factor of 1000, three orders of magnitude) between two positive
+ends, or an end of that interval sits at a bound of the parameter's search range
+(`diagnostics.at_bound`: the resamples piled up there), or the fit is flagged degenerate because
+the parameter itself sits at a bound.
+Such numbers (`A 2087 [7e-10, 1e+09]`) describe the optimiser, not the data.
+
+Folding. Rows that differ only in their size column (documents drawn per tier, which depend on the
+manifest and the budget, not on the model) are shown once, with the sizes listed (`fold`).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from curriscale.fit import plots
-from curriscale.fit.runs import Grid
+from curriscale.fit.diagnostics import at_bound
+from curriscale.fit.runs import Grid, resolve_manifest
 
 Table = tuple[list[str], list[list[str]]]
+# A positive interval wider than this factor does not identify its parameter.
+NOT_IDENTIFIED_SPAN = 1e3
+NOT_IDENTIFIED = "not identified"
 
 
 def comparison_table(comparison: dict) -> Table:
@@ -32,7 +50,18 @@ def comparison_table(comparison: dict) -> Table:
 
 
 def level_table(comparison: dict) -> Table:
-    """Per-level accuracy (with its chance level) and documents drawn per tier, per cell."""
+    """Per-level accuracy (with its chance level), per cell."""
+    return _effects_table(comparison, ("accuracy_level_", "ood_accuracy_level_"), chance=True)
+
+
+def documents_table(comparison: dict) -> Table:
+    """Documents drawn per tier, per cell; rows that repeat across sizes folded into one."""
+    headers, rows = _effects_table(comparison, ("documents_tier_",), chance=False)
+    return headers, fold(rows, 2, {plots.human(c["non_embedding_params"]) for c in comparison["cells"]})
+
+
+def _effects_table(comparison: dict, prefixes: tuple[str, ...], chance: bool) -> Table:
+    """One row per cell and metric starting with one of `prefixes`: both means and the difference."""
     headers = ["curriculum", "LR", "size", "metric", "chance", "curriculum mean", "static mean", "Δ [95% CI]"]
     rows = [
         [
@@ -46,10 +75,35 @@ def level_table(comparison: dict) -> Table:
             effect(e),
         ]
         for c in comparison["cells"]
-        for metric, e in sorted(c["effects"].items())
-        if metric.startswith(("accuracy_level_", "documents_tier_"))
+        for metric, e in sorted(c["effects"].items(), key=lambda item: _metric_order(item[0]))
+        if metric.startswith(prefixes)
     ]
+    if not chance:
+        headers, rows = headers[:4] + headers[5:], [r[:4] + r[5:] for r in rows]
     return headers, rows
+
+
+def _metric_order(metric: str) -> tuple:
+    """`accuracy_level_2` before `accuracy_level_10`: by name, then by the number at the end."""
+    stem, _, number = metric.rpartition("_")
+    return (stem, int(number)) if number.isdigit() else (metric, 0)
+
+
+def fold(rows: list[list[str]], column: int, every: set[str] | None = None) -> list[list[str]]:
+    """Rows equal in every cell but `column` merged into one, their `column` values listed.
+
+    The first such row's position is kept. The merged cell reads `all sizes` when it lists
+    every value in `every`, else the values joined by commas.
+    """
+    groups: dict[tuple, list[str]] = {}
+    for row in rows:
+        key = tuple(row[:column] + row[column + 1 :])
+        groups.setdefault(key, []).append(row[column])
+    out = []
+    for key, values in groups.items():
+        merged = "all sizes" if every and len(values) > 1 and set(values) == every else ", ".join(values)
+        out.append([*key[:column], merged, *key[column:]])
+    return out
 
 
 def has_at_chance(comparison: dict) -> bool:
@@ -96,7 +150,7 @@ def scaling_table(fits: dict) -> Table:
         if "params" not in fit:
             rows.append([r["curriculum"], r["lr_schedule"], r["metric"], fit["skipped"], *[""] * 6])
             continue
-        params = [with_ci(fit["params"][p], fit["ci"].get(p)) for p in ("E", "A", "alpha")]
+        params = [param_cell(fit, p) for p in ("E", "A", "alpha")]
         m = fit["metrics"]
         rows.append(
             [
@@ -108,6 +162,136 @@ def scaling_table(fits: dict) -> Table:
                 fmt(m.get("heldout_error")),
                 str(m["converged"]),
                 degenerate_cell(m),
+            ]
+        )
+    return headers, rows
+
+
+def chinchilla_table(fits: dict) -> Table:
+    """The joint law L(N, D) per curriculum and LR schedule, where the grid has several budgets."""
+    names = ("E", "A", "B", "alpha", "beta")
+    headers = ["curriculum", "LR", *names, "fit error", "held-out error", "degenerate"]
+    rows = []
+    for r in fits.get("chinchilla", []):
+        fit = r["fit"]
+        if "params" not in fit:
+            rows.append([r["curriculum"], r["lr_schedule"], fit["skipped"], *[""] * (len(headers) - 3)])
+            continue
+        m = fit["metrics"]
+        rows.append([r["curriculum"], r["lr_schedule"], *[param_cell(fit, p) for p in names],
+                     fmt(m["fit_error"]), fmt(m.get("heldout_error")), degenerate_cell(m)])  # fmt: skip
+    return headers, rows
+
+
+def identified(fit: dict, name: str) -> bool:
+    """Whether the data pin a fitted parameter down (see the module docstring for the rule)."""
+    reason = fit.get("metrics", {}).get("degenerate_reason") or ""
+    if f"{name} = " in reason and "at the bound" in reason.split(f"{name} = ", 1)[1].split(";", 1)[0]:
+        return False
+    low, high = (fit.get("ci") or {}).get(name) or (None, None)
+    if low is None or high is None:
+        return True  # no interval: nothing says it is not
+    if at_bound(fit, name, low) or at_bound(fit, name, high):
+        return False
+    return not (low > 0 and high > 0 and high / low > NOT_IDENTIFIED_SPAN)
+
+
+def param_cell(fit: dict, name: str) -> str:
+    """A fitted parameter as `value [lo, hi]`, or `not identified` (see `identified`)."""
+    if not identified(fit, name):
+        return NOT_IDENTIFIED
+    return with_ci(fit["params"][name], (fit.get("ci") or {}).get(name))
+
+
+def averaging_table(comparison: dict, grid: Grid | None = None) -> Table:
+    """Averaged (EMA) against raw weights per curriculum, LR schedule and size: final eval loss.
+
+    With `grid`, a last column gives the raw final eval loss (seed mean) of the same curriculum and
+    size under the grid's other LR schedules: averaging at a constant LR is meant to stand in for
+    LR decay, so that is the comparison to make.
+    """
+    headers = ["curriculum", "LR", "size", "runs", "raw eval loss", "averaged eval loss",
+               "Δ averaged - raw [95% CI]", "Δ mean accuracy [95% CI]"]  # fmt: skip
+    if grid is not None:
+        headers.append("raw eval loss, other LR schedules")
+    rows = []
+    for r in comparison.get("averaging", []):
+        loss, accuracy = r["effects"].get("eval_loss"), r["effects"].get("mean_accuracy")
+        if loss is None:
+            continue
+        row = [
+            r["curriculum"],
+            r["lr_schedule"],
+            plots.human(r["non_embedding_params"]),
+            str(r["n_seeds"]),
+            fmt(loss["raw"]),
+            fmt(loss["averaged"]),
+            with_ci(loss["diff"], loss["ci"]),
+            with_ci(accuracy["diff"], accuracy["ci"]) if accuracy else "-",
+        ]
+        if grid is not None:
+            runs = grid.runs
+            others = runs[(runs["curriculum"] == r["curriculum"]) & (runs["lr_schedule"] != r["lr_schedule"])
+                          & (runs["non_embedding_params"] == r["non_embedding_params"])]  # fmt: skip
+            means = others.groupby("lr_schedule")["eval_loss"].mean()
+            row.append(", ".join(f"{lr} {fmt(float(v))}" for lr, v in means.items()) or "-")
+        rows.append(row)
+    return headers, rows
+
+
+def curricula_table(grid: Grid, fits: dict, schedules: dict) -> Table:
+    """One row per curriculum: its role, pacing (kind and parameters), tiers and manifest."""
+    headers = ["curriculum", "role", "pacing", "tiers", "difficulty score", "manifest"]
+    rows = []
+    for name, info in sorted(fits.get("curricula", {}).items()):
+        manifest = schedules.get(name) or {}
+        run = grid.runs.loc[grid.runs["curriculum"] == name, "run"].iloc[0]
+        path = resolve_manifest(grid.configs.get(run, {}), grid.root / run, grid.root)
+        # Named from the grid folder's parent, where a project keeps its grid and its curricula.
+        where = os.path.relpath(path.resolve(), grid.root.resolve().parent) if path else "not found"
+        pacing = manifest.get("pacing") or {"kind": info.get("pacing_kind") or "?"}
+        params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in (pacing.get("params") or {}).items())  # fmt: skip
+        difficulty = ", ".join((manifest.get("difficulty") or {}).get("columns", {})) or "-"
+        rows.append(
+            [
+                name,
+                "baseline (static mix)" if name == fits.get("baseline") else "curriculum",
+                pacing["kind"] + (f" ({params})" if params else ""),
+                str(len(manifest["tiers"])) if "tiers" in manifest else "-",
+                difficulty,
+                Path(where).as_posix(),
+            ]
+        )
+    return headers, rows
+
+
+def grid_table(grid: Grid) -> Table:
+    """One row per size: parameters, LR schedules with peak LRs, budget, seeds and runs finished."""
+    headers = ["size", "non-embedding params", "params", "LR schedules (peak LR)", "token budget",
+               "tokens trained", "seeds", "runs"]  # fmt: skip
+    rows = []
+    for n, runs in grid.runs.groupby("non_embedding_params", sort=True):
+        configs = [grid.configs.get(r, {}) for r in runs["run"]]
+        params = {c.get("n_params") for c in configs} - {None}
+        peaks = {}
+        for lr, config in zip(runs["lr_schedule"], configs, strict=True):
+            peaks.setdefault(lr, set()).add(config.get("lr"))
+        schedules = ", ".join(
+            lr + (f" ({', '.join(f'{v:g}' for v in sorted(p - {None}))})" if p - {None} else "")
+            for lr, p in sorted(peaks.items())
+        )
+        budgets = sorted({v for v in runs["budget_tokens"] if v == v and v is not None})
+        rows.append(
+            [
+                ", ".join(sorted(runs["size"].astype(str).unique())),
+                plots.human(n),
+                ", ".join(plots.human(v) for v in sorted(params)) or "-",
+                schedules,
+                ", ".join(plots.human(v) for v in budgets) or "-",
+                ", ".join(plots.human(v) for v in sorted(runs["final_tokens"].unique())),
+                ", ".join(str(int(v)) for v in sorted(runs["seed"].unique())),
+                str(len(runs)),
             ]
         )
     return headers, rows
@@ -141,8 +325,15 @@ def critical_table(critical: dict) -> Table:
         if e.get("at_chance"):
             brk = "at chance: none"
         elif "breaks" in fit and fit["breaks"]:
-            ci = [plots.human(v) for v in fit["ci"]["d1"]] if "d1" in fit.get("ci", {}) else None
-            brk = plots.human(fit["breaks"][0]) + (f" [{ci[0]}, {ci[1]}]" if ci else "")
+            ci = fit.get("ci", {}).get("d1")
+            if not identified(fit, "d1"):
+                brk = NOT_IDENTIFIED
+            elif ci and None not in ci:
+                brk = f"{plots.human(fit['breaks'][0])} [{plots.human(ci[0])}, {plots.human(ci[1])}]"
+            else:
+                brk = plots.human(fit["breaks"][0])
+            if fit.get("metrics", {}).get("degenerate"):
+                brk += " (degenerate fit)"
         else:
             brk = fit.get("skipped", "no break")
         step = plots.human(e["steepest_step"]) if e["steepest_step"] else "-"
@@ -178,7 +369,7 @@ def annealing_table(fits: dict) -> Table:
     for e in fits["lr_annealing"]:
         fit = e["fit"]
         values = (
-            [fmt(fit["params"][p]) for p in ("L0", "A", "C", "alpha", "lam")]
+            [param_cell(fit, p) for p in ("L0", "A", "C", "alpha", "lam")]
             if "params" in fit
             else [fit["skipped"], "", "", "", ""]
         )

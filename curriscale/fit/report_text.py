@@ -8,7 +8,91 @@ from __future__ import annotations
 
 from curriscale.fit import plots, report_tables
 from curriscale.fit.diagnostics import DEGENERATE_FIT_ERROR
-from curriscale.fit.runs import Grid
+from curriscale.fit.runs import CHANCE_MARGIN, Grid
+
+# One line per figure: how to read it.
+HOW_TO_READ = {
+    "headline": (
+        "One panel per task level: each curriculum's final accuracy against model size (dots: seed "
+        "mean, bars: seed range). Dashed grey: chance; dotted grey: the level's threshold (halfway from "
+        "chance to the best accuracy any run reached); ▼: the curriculum's critical size (where accuracy "
+        "rises fastest with size, or the fitted break). A curve above another means more learned at "
+        "that size; a ▼ further left means the level is learned at a smaller size."
+    ),
+    "loss": (
+        "One panel per model size: eval loss against training tokens, one line per curriculum (band: "
+        "seed range). Lower is better; where a curriculum's line sits below the static mix's it is "
+        "ahead at that point of training."
+    ),
+    "speedup": (
+        "Speedup = tokens the static mix needs to reach a loss / tokens the curriculum needs (bars: 95% "
+        "interval over seeds). Above 1: the curriculum gets there faster; below 1: slower; a vertical "
+        "line marks the size where it crosses 1."
+    ),
+    "compared": (
+        "Each curriculum's pacing schedule: the share of sampled training data from each difficulty tier "
+        "(light: easiest, dark: hardest) over the course of training; a flat stack is a static mix. "
+        "Last panel: each LR schedule's learning rate relative to its peak."
+    ),
+    "scaling": (
+        "Final eval loss of each run against model size (log-log), with each curriculum's fitted power "
+        "law E + A N^-alpha and its 95% bootstrap band. Steeper (larger alpha) means more gain per added "
+        "parameter."
+    ),
+    "annealing": (
+        "Training loss (dots) and the LR-annealing law's curve (lines, one colour per LR schedule) per "
+        "curriculum and size. A solid line through the dots is a law that describes the run; a dashed "
+        "one is a degenerate fit."
+    ),
+    "temporal": (
+        "Loss per token position at the checkpoints the law was fitted on (light to dark: early to "
+        "late) and, at the last checkpoint, the observed losses (black) against the law's prediction "
+        "from the early checkpoints (dashed red). The title gives the error of the predicted final loss."
+    ),
+}
+
+
+def level_verdict(grid: Grid, critical: dict, comparison: dict) -> list[str]:
+    """Where on the task levels: which were learned, and the curriculum's accuracy edge on them.
+
+    One line saying which levels rose clearly above chance (and which did not), then per learned
+    level the accuracy difference (curriculum - static mix) at the largest size, with its interval.
+    Empty when the runs measure no per-level accuracy.
+    """
+    levels = critical.get("levels", [])
+    if not levels:
+        return []
+    learned = [e for e in levels if not e["at_chance"]]
+    guessed = [str(e["level"]) for e in levels if e["at_chance"]]
+    if not learned:
+        return [
+            f"Task levels: none was learned clearly above chance (levels {', '.join(guessed)}), so accuracy "
+            "cannot tell the curricula apart yet: train longer or larger models."
+        ]
+    line = "Task levels learned above chance: " + ", ".join(
+        f"{e['level']} (best {e['best']:.2f} against chance {e['chance']:.2f})" for e in learned
+    )
+    line += f"; at chance: {', '.join(guessed)}." if guessed else "."
+    lines = [line]
+    cells = comparison.get("cells", [])
+    if not cells:
+        return lines
+    largest = max(c["non_embedding_params"] for c in cells)
+    several = len({c["lr_schedule"] for c in cells}) > 1
+    parts = []
+    for cell in (c for c in cells if c["non_embedding_params"] == largest):
+        arm = f"'{cell['curriculum']}'" + (f" ({cell['lr_schedule']})" if several else "")
+        for e in learned:
+            effect = cell["effects"].get(f"accuracy_level_{e['level']}")
+            if effect is None:
+                continue
+            parts.append(f"level {e['level']} {arm} {_accuracy_effect(effect)}"
+                         + (" (both at chance at this size)" if effect.get("at_chance") else ""))  # fmt: skip
+    if parts:
+        lines.append(
+            f"Accuracy, curriculum - static mix at {plots.human(largest)} params: " + "; ".join(parts) + "."
+        )
+    return lines
 
 
 def chance_text(grid: Grid, critical: dict, comparison: dict) -> list[str]:
@@ -51,34 +135,80 @@ def scaling_caption(fits: dict) -> str:
     return caption + (" Bands: 95% bootstrap band of each fitted curve." if banded else "")
 
 
+def _accuracy_effect(effect: dict) -> str:
+    """`+0.031 [+0.012, +0.050]` (accuracy, three decimals), the interval left out when there is none."""
+    low, high = effect["ci"]
+    interval = "" if low is None or high is None else f" [{low:+.3f}, {high:+.3f}]"
+    return f"{effect['diff']:+.3f}{interval}"
+
+
 def critical_text(grid: Grid, critical: dict) -> list[str]:
-    """The figure's legend in words and the levels that stayed at chance."""
-    lines = ["Solid: BNSL break; dotted: steepest step; dashed grey: chance accuracy."]
-    lines += [
-        e["note"][0].upper() + e["note"][1:] + "." for e in critical.get("levels", []) if e["at_chance"]
+    """How levels count as learned, the levels that stayed at chance, and how thresholds are set."""
+    margin = critical.get("chance_margin", CHANCE_MARGIN)
+    lines = [
+        f"A level counts as learned when some run's seed-mean final accuracy reaches chance + {margin:.0%} "
+        "of the room above chance (0.55 on a yes/no level, 0.1 where chance is 0)."
     ]
+    if not grid.chance_recorded and grid.chance:
+        lines.append("The runs record no chance accuracy: chance is taken as 0.")
+    for e in critical.get("levels", []):
+        if e["at_chance"]:
+            by = e["best_by"]
+            lines.append(
+                f"Level {e['level']} stayed at chance: the best seed-mean final accuracy was {e['best']:.3g} "
+                f"('{by['curriculum']}', {by['lr_schedule']}, {plots.human(by['non_embedding_params'])} params) "
+                f"against chance {e['chance']:.3g}; no threshold or critical size."
+            )
     if any(not e["at_chance"] for e in critical.get("levels", [])):
         lines.append(
             "Thresholds sit halfway between chance and the best final accuracy any curriculum reached "
             "on the level, the same for every curriculum and size; tokens to cross are interpolated "
-            "between checkpoints."
+            "between checkpoints. Critical size: the BNSL break where a break law was fitted (5 sizes "
+            "or more), else the steepest step, the midpoint of the two adjacent sizes between which "
+            "accuracy rises fastest."
         )
     return lines
 
 
-def annealing_text(fits: dict, plotted: bool) -> list[str]:
-    """Whether the annealing law was fitted, and which fits are degenerate."""
-    if not plotted:
-        return ["No run logs learning rate and training loss over enough steps."]
-    degenerate = report_tables.degenerate_fits(fits)
-    if not degenerate:
-        return []
+def annealing_text(fits: dict) -> list[str]:
+    """Whether the annealing law was fitted, how many fits are drawn and which are degenerate.
+
+    The counts are those of `plots.annealing_panels` and `annealing_drawn`, so the text says
+    exactly what the figure shows.
+    """
     fitted = [e for e in fits["lr_annealing"] if "params" in e["fit"]]
-    return [
-        f"{len(degenerate)} of {len(fitted)} fits are degenerate (a parameter at its bound, fit error "
-        f"above {DEGENERATE_FIT_ERROR:.0%}, or no convergence; see the table): the law does not describe those curves, "
-        "so do not read their parameters. Their panels are titled 'degenerate'."
-    ]
+    if not fits["lr_annealing"]:
+        return ["Not fitted: no run logs learning rate and training loss over enough steps."]
+    if not fitted:
+        return [
+            f"No fit: the law could not be fitted to any of the {len(fits['lr_annealing'])} cells (see the table)."
+        ]
+    degenerate = report_tables.degenerate_fits(fits)
+    why = (f"a parameter at its bound, fit error above {DEGENERATE_FIT_ERROR:.0%}, or no convergence; "
+           "the table gives each reason")  # fmt: skip
+    if not annealing_drawn(fits):
+        return [
+            f"The law was fitted to {len(fitted)} cell(s) (curriculum x size) and describes none of them: "
+            f"every fit is degenerate ({why}). No figure is drawn: the curves would not be a law. This is "
+            "usual for runs too short or too noisy to show the learning-rate decay in their loss."
+        ]
+    drawn = len(plots.annealing_panels(fits))
+    shown = f"all {drawn}" if drawn == len(fitted) else f"the first {drawn} of {len(fitted)}"
+    line = f"{len(fitted)} cell(s) fitted (curriculum x size, all LR schedules of a cell in one fit); the figure shows {shown}."
+    if degenerate:
+        panels = sum(e["fit"]["metrics"].get("degenerate", False) for e in plots.annealing_panels(fits))
+        line += (
+            f" {len(degenerate)} of the {len(fitted)} fits are degenerate ({why}), {panels} of them drawn "
+            "(dashed, titled 'degenerate'): do not read their parameters."
+        )
+    return [line]
+
+
+def annealing_drawn(fits: dict) -> bool:
+    """Whether the LR-annealing figure is drawn: some fit has parameters and is not degenerate."""
+    return any(
+        "params" in e["fit"] and not e["fit"]["metrics"].get("degenerate") for e in fits["lr_annealing"]
+    )
 
 
 def temporal_text(fits: dict) -> list[str]:
@@ -93,6 +223,11 @@ def temporal_text(fits: dict) -> list[str]:
         f"the checkpoints up to {temporal['fraction']:.0%} of training and predicts the last checkpoint; "
         "the final loss is the mean over positions."
     ]
+    drawn, fitted = len(plots.temporal_panels(fits)), sum("fit" in r for r in temporal["runs"])
+    if drawn:
+        lines.append(
+            f"The figure shows {'all ' + str(drawn) if drawn == fitted else f'the first {drawn} of {fitted}'} runs predicted."
+        )
     for cell in temporal["cells"]:
         lines.append(
             f"{cell['curriculum']} ({cell['lr_schedule']}), {plots.human(cell['non_embedding_params'])}: "

@@ -10,6 +10,7 @@ from __future__ import annotations
 def human(n: float) -> str:
     """1200 -> '1.2k', 3.5e6 -> '3.5M'."""
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if n >= scale:
-            return f"{n / scale:.3g}{unit}"
+        # 999,990 rounds to 1000k at three digits: it reads as 1M.
+        if float(f"{n:.3g}") >= scale:
+            return f"{float(f'{n:.3g}') / scale:.3g}{unit}"
     return f"{n:.3g}"

@@ -135,7 +135,7 @@ def test_cli_fit_then_recommend(tmp_path):
         app, ["fit", str(runs), "--out", str(tmp_path / "fits"), "--bootstrap", "5", "--no-annealing"]
     )
     assert fitted.exit_code == 0, fitted.output
-    assert "At20kparamsthecurriculum'ladder'(cosine)reached" in "".join(fitted.output.split())
+    assert "thecurriculum'ladder'helpedateverysize(10kand20kparams)" in "".join(fitted.output.split())
     fits = json.loads((tmp_path / "fits" / "fits.json").read_text())
     assert {row["fit"]["skipped"] for row in fits["scaling"]} == {"2 sizes; a power law needs 3"}
     out = tmp_path / "rec" / "manifest.json"
