@@ -562,3 +562,20 @@ def test_first_viewport_shows_the_verdict_and_the_headline_figure(report, tmp_pa
     # Lines in the curricula's colours (matplotlib's C0 blue and C1 orange) are drawn in it.
     for colour in ((0.12, 0.47, 0.71), (1.0, 0.5, 0.05)):
         assert (np.abs(region - colour).max(axis=-1) < 0.08).sum() > 50, colour
+
+
+def test_a_grid_without_accuracies_or_manifests_still_reports(tmp_path):
+    runs = write_grid(tmp_path / "runs", sizes=SIZES, seeds=(0,), steps=20, curricula={"ladder": "linear"})
+    for metrics in runs.glob("*/metrics.parquet"):
+        frame = pd.read_parquet(metrics)
+        frame.drop(columns=[c for c in frame if "accuracy" in c]).to_parquet(metrics)
+    shutil.rmtree(runs / "manifests")
+    summary = write_report(runs, tmp_path / "out", bootstrap=0, annealing=False, temporal_fraction=None)
+    assert summary == "No curriculum comparison: the grid has one curriculum ('ladder'): nothing to compare."
+    page = Page()
+    page.feed((tmp_path / "out" / "report.html").read_text())
+    assert list(page.sections) == ["verdict", "headline", "loss-curves", "compared", *DETAILS]
+    assert page.sections["headline"]["text"] == ["The runs measure no accuracy per task level."]
+    # No manifest to draw: the LR schedule alone; the curricula table says the manifest is missing.
+    assert len(page.sections["compared"]["images"]) == 1
+    assert page.sections["compared"]["tables"][0][1][5] == "not found"
