@@ -46,7 +46,7 @@ QUICK = {
     },
     "bootstrap": 40,
 }
-FULL = {"data": {"docs_per_level": 5000, "eval_per_level": 200}, "grid": {}, "bootstrap": 200}
+FULL = {"data": {"docs_per_level": 5000, "eval_per_level": 100}, "grid": {}, "bootstrap": 200}
 
 
 def study_grid(template: Path, quick: bool) -> dict:
