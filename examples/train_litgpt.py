@@ -24,6 +24,7 @@ import json
 import math
 from pathlib import Path
 
+import litdata.streaming.dataset as litdata_streaming
 import torch
 from litdata import StreamingDataLoader, StreamingDataset
 from litdata.streaming.item_loader import TokensLoader
@@ -85,6 +86,9 @@ def main() -> None:
     torch.manual_seed(0)
     model, described = build_model(args, meta["vocab_size"])
     print(f"model: {described}")
+    # litdata asks PyPI for a newer release of itself whenever a dataset is made; training reads
+    # local files only, so that call is switched off.
+    litdata_streaming._check_version_and_prompt_upgrade = lambda version: None
     # block_size = seq_len + 1: inputs and their next-token targets come from one block.
     dataset = StreamingDataset(
         str(args.export), item_loader=TokensLoader(block_size=args.seq_len + 1), shuffle=False

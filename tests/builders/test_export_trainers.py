@@ -116,9 +116,12 @@ def test_megatron_blends_build_a_blended_dataset_per_stage(ladder, tmp_path):
     assert len(result["sample"]) == 16
 
 
-def test_litdata_streaming_dataset_reads_the_stream_in_order(ladder, tmp_path):
+def test_litdata_streaming_dataset_reads_the_stream_in_order(ladder, tmp_path, monkeypatch):
     litdata = pytest.importorskip("litdata")
     from litdata.streaming.item_loader import TokensLoader
+
+    # No network in tests: litdata would ask PyPI for a newer release of itself.
+    monkeypatch.setattr("litdata.streaming.dataset._check_version_and_prompt_upgrade", lambda version: None)
 
     out = tmp_path / "litdata"
     meta = export_curriculum(ladder, "litdata", out, tokenizer="bytes", chunk_tokens=600)
