@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from curriscale.builders.exports.indexed import IndexedWriter, megatron_dtype
-from curriscale.builders.exports.sidecars import DOCUMENTS, DocumentTable
+from curriscale.builders.exports.sidecars import DOCUMENTS
 from curriscale.builders.exports.stream import ExportStream, Progress
 from curriscale.builders.exports.tiers import tier_documents
+from curriscale.builders.exports.tokens import write_stream
 from curriscale.io import atomic_write_json, atomic_write_text, remove_tree
 
 
@@ -44,14 +45,8 @@ def blend_of(row: dict, tiers: list[str]) -> list[list]:
 def export_megatron(stream: ExportStream, out: Path, progress: Progress | None, **_: object) -> dict:
     encoder = stream.encoder
     dtype = megatron_dtype(encoder.vocab_size)
+    write_stream(stream, out / "curriculum", dtype, progress)
     eos = np.array([encoder.eos_id], dtype=np.int64)
-    documents = DocumentTable()
-    with IndexedWriter(out / "curriculum", dtype) as writer:
-        for items in stream.batches(progress, with_ids=True):
-            documents.add(items)
-            for item in items:
-                writer.add(np.concatenate([item.ids, eos]))
-    documents.write(out / DOCUMENTS)
     for folder in ("tiers", "blends"):  # a fresh folder: no stale files, and never a planted link's target
         remove_tree(out / folder)
         (out / folder).mkdir()

@@ -18,20 +18,27 @@ from curriscale.curricula.encoding import token_dtype
 from curriscale.io import atomic_output
 
 
-def export_tokens(stream: ExportStream, out: Path, progress: Progress | None, **_: object) -> dict:
-    encoder = stream.encoder
-    dtype = token_dtype(encoder.vocab_size)
-    eos = np.array([encoder.eos_id], dtype=np.int64)
+def write_stream(stream: ExportStream, prefix: Path, dtype: np.dtype, progress: Progress | None) -> list[int]:
+    """Write the stream as an indexed dataset at `prefix` (one sequence per document, EOS appended)
+    and the document table beside it; return the sequence lengths."""
+    eos = np.array([stream.encoder.eos_id], dtype=np.int64)
     documents = DocumentTable()
-    with IndexedWriter(out / "tokens", dtype) as writer:
+    with IndexedWriter(prefix, dtype) as writer:
         for items in stream.batches(progress, with_ids=True):
             documents.add(items)
             for item in items:
                 writer.add(np.concatenate([item.ids, eos]))
-    offsets = np.concatenate([[0], np.cumsum(writer.sizes, dtype=np.int64)]).astype(np.int64)
+    documents.write(prefix.parent / DOCUMENTS)
+    return writer.sizes
+
+
+def export_tokens(stream: ExportStream, out: Path, progress: Progress | None, **_: object) -> dict:
+    encoder = stream.encoder
+    dtype = token_dtype(encoder.vocab_size)
+    sizes = write_stream(stream, out / "tokens", dtype, progress)
+    offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
     with atomic_output(out / "tokens.offsets.npy") as tmp, open(tmp, "wb") as handle:
         np.save(handle, offsets)
-    documents.write(out / DOCUMENTS)
     return {
         "dtype": dtype.name,
         "vocab_size": encoder.vocab_size,
