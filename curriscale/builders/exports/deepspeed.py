@@ -83,24 +83,16 @@ def _write_metric_index(out: Path, ranks: list[int | None], counts: list[int]) -
             metric.add(np.array([value], dtype=np.int64))
 
 
-def export_deepspeed(
-    stream: ExportStream,
-    out: Path,
-    progress: Progress | None,
-    train_batch_size: int | None = None,
-    **_: object,
-) -> dict:
-    assert train_batch_size, "export_curriculum checks it"
-    for _ in stream.batches(progress):  # the stage table: where each stage ends in documents
-        pass
-    remove_tree(out / METRIC)  # fresh, and never a planted link's target
-    (out / METRIC).mkdir()
-    counts = _write_pool(stream, out)
-    ranks = tier_ranks(stream.sampler.stage_weights)
-    _write_metric_index(out, ranks, counts)
+def _stage_mapping(
+    stream: ExportStream, ranks: list[int | None], counts: list[int], train_batch_size: int
+) -> list[dict]:
+    """Per stage: DeepSpeed's difficulty, the step it ends at, and its weights against the manifest's.
 
-    rows, stages, ceiling = stream.stages.rows, [], 0
-    for row in rows:
+    The difficulty is a running maximum because DeepSpeed's pool only grows; the pool's weights are
+    the open tiers' sizes, since DeepSpeed samples documents uniformly inside it.
+    """
+    stages, ceiling = [], 0
+    for row in stream.stages.rows:
         opened = [ranks[t] for t in np.flatnonzero(np.asarray(row["weights"]) > 0)]
         ceiling = max(ceiling, *opened)
         pool = np.array(
@@ -123,17 +115,29 @@ def export_deepspeed(
                 "max_weight_difference": round(difference, 6),
             }
         )
+    return stages
+
+
+def _fixed_discrete(stages: list[dict]) -> tuple[list[int], list[int]]:
+    """The `fixed_discrete` schedule: each distinct difficulty and the last step before the next."""
     difficulties, max_steps = [], []
     for stage in stages:
         if difficulties and difficulties[-1] == stage["difficulty"]:
-            max_steps[-1] = stage["last_step"]
+            max_steps[-1] = stage["last_step"]  # consecutive stages at one difficulty merge
         else:
             difficulties.append(stage["difficulty"])
             max_steps.append(stage["last_step"])
     max_steps = max_steps[:-1]
     if not max_steps:  # fixed_discrete needs one boundary: a single difficulty from step 1 on
         difficulties, max_steps = difficulties * 2, [1]
-    pool_documents = sum(counts)
+    return difficulties, max_steps
+
+
+def _ds_config(
+    stream: ExportStream, out: Path, stages: list[dict], counts: list[int], train_batch_size: int
+) -> dict:
+    """ds_config.json: `train_batch_size` and the `data_efficiency` block that samples the pool."""
+    difficulties, max_steps = _fixed_discrete(stages)
     curriculum = {
         "enabled": True,
         "data_cluster_path": str((out / "clusters").resolve()),
@@ -150,20 +154,23 @@ def export_deepspeed(
             }
         },
     }
-    config = {
+    return {
         "train_batch_size": train_batch_size,
         "data_efficiency": {
             "enabled": True,
             "seed": stream.seed,
             "data_sampling": {
                 "enabled": True,
-                "num_epochs": max(1, math.ceil(stream.stages.documents / max(1, pool_documents))),
+                "num_epochs": max(1, math.ceil(stream.stages.documents / max(1, sum(counts)))),
                 "num_workers": 0,
                 "curriculum_learning": curriculum,
             },
         },
     }
-    atomic_write_json(out / "ds_config.json", config)
+
+
+def _differences(stages: list[dict], ranks: list[int | None]) -> list[str]:
+    """Where DeepSpeed's sampler departs from the manifest, in words; empty if it follows exactly."""
     differences = []
     if any(stage["max_weight_difference"] > 1e-6 for stage in stages):
         differences.append(
@@ -179,6 +186,38 @@ def export_deepspeed(
             "DeepSpeed's pool only grows: a tier the manifest stops sampling (exclusive or "
             "hard-to-easy stages) stays in the pool"
         )
+    return differences
+
+
+def export_deepspeed(
+    stream: ExportStream,
+    out: Path,
+    progress: Progress | None,
+    train_batch_size: int | None = None,
+    **_: object,
+) -> dict:
+    """Write the pool, DeepSpeed's difficulty index, `ds_config.json` and the `deepspeed.json` notes.
+
+    Args:
+        stream: the curriculum to export; its stage table is filled by running through it once.
+        out: the export folder.
+        progress: reports documents as the stream is read, or None.
+        train_batch_size: documents per optimizer step; turns stage ends into DeepSpeed steps.
+
+    Returns:
+        The format's part of export.json: dtype, vocabulary, EOS id and the files written.
+    """
+    assert train_batch_size, "export_curriculum checks it"
+    for _ in stream.batches(progress):  # the stage table: where each stage ends in documents
+        pass
+    remove_tree(out / METRIC)  # fresh, and never a planted link's target
+    (out / METRIC).mkdir()
+    counts = _write_pool(stream, out)
+    ranks = tier_ranks(stream.sampler.stage_weights)
+    _write_metric_index(out, ranks, counts)
+    stages = _stage_mapping(stream, ranks, counts, train_batch_size)
+    atomic_write_json(out / "ds_config.json", _ds_config(stream, out, stages, counts, train_batch_size))
+    differences = _differences(stages, ranks)
     atomic_write_json(
         out / "deepspeed.json",
         {
