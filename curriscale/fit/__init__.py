@@ -6,7 +6,7 @@
 
 Modules: `laws` (the formulas), `fitting` (Huber + multi-start L-BFGS-B), `bootstrap`, `api`
 (`fit_law`), `result` (`FitResult`, fit.json), `runs` (loading a grid), `grid_fit`, `compare`,
-`critical`, `recommend`, `plots`, `report`.
+`critical`, `recommend` (with `extrapolate`, `progression`, `manifests`), `plots`, `report`.
 """
 
 from curriscale.lazy import lazy_exports

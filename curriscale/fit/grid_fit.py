@@ -19,7 +19,7 @@ meaningless is kept but flagged, as `fit law` flags it: `metrics.degenerate` wit
 
 Paths in fits.json (`runs_dir`, `curricula.<name>.manifest`) are relative to the fits folder, so a
 folder tree copied elsewhere keeps working; readers resolve them against the fits folder
-(`curriscale.fit.recommend.manifest_path`).
+(`curriscale.fit.manifests.manifest_path`).
 """
 
 from __future__ import annotations
