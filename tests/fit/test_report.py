@@ -22,9 +22,8 @@ from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
 from curriscale.cli.app import app
-from curriscale.fit import plots, report_tables, report_text
-from curriscale.fit.report import run_name, write_report
-from curriscale.fit.report_text import scaling_caption
+from curriscale.fit.report import plots, run_name, tables, text, write_report
+from curriscale.fit.report.text import scaling_caption
 from curriscale.fit.runs import load_grid
 
 SIZES = (2e4, 5e4, 2e5)
@@ -275,7 +274,7 @@ def test_detail_tables_fold_repeated_rows(report):
     assert documents[1:] == [
         ["ladder", "cosine", "all sizes", "documents_tier_1", "1e+04", "1e+04", "0 [0, 0]"]
     ]
-    assert report_tables.fold([["a", "1", "x"], ["a", "2", "x"], ["a", "3", "y"]], 1) == [
+    assert tables.fold([["a", "1", "x"], ["a", "2", "x"], ["a", "3", "y"]], 1) == [
         ["a", "1, 2", "x"],
         ["a", "3", "y"],
     ]
@@ -352,16 +351,16 @@ def test_unidentified_parameters_are_not_shown_as_numbers():
         "ci": {"E": [1.7, 2.0], "A": [7e-10, 1e9], "alpha": [0.2, 0.45]},
         "metrics": {"degenerate": False, "degenerate_reason": None},
     }
-    assert report_tables.param_cell(fit, "A") == "not identified"
-    assert report_tables.param_cell(fit, "E") == "1.9 [1.7, 2]"
-    assert report_tables.param_cell(fit, "alpha") == "0.31 [0.2, 0.45]"
+    assert tables.param_cell(fit, "A") == "not identified"
+    assert tables.param_cell(fit, "E") == "1.9 [1.7, 2]"
+    assert tables.param_cell(fit, "alpha") == "0.31 [0.2, 0.45]"
     # A parameter the degenerate verdict puts at a bound is not identified either, interval or not.
     at_bound = copy.deepcopy(fit) | {"ci": {}}
     at_bound["metrics"] = {
         "degenerate": True,
         "degenerate_reason": "E = 9e-07 is at the bound of its range; fit error 21.9% > 3%",
     }
-    assert [report_tables.param_cell(at_bound, p) for p in ("E", "A", "alpha")] == [
+    assert [tables.param_cell(at_bound, p) for p in ("E", "A", "alpha")] == [
         "not identified",
         "2087",
         "0.31",
@@ -369,12 +368,12 @@ def test_unidentified_parameters_are_not_shown_as_numbers():
     # An interval ending at a bound of the search range: the resamples piled up there.
     at_edge = copy.deepcopy(fit) | {"ci": {"alpha": [0.09, 5.0]}}
     at_edge["metrics"]["bounds"] = {"alpha": [1e-4, 5.0]}
-    assert report_tables.param_cell(at_edge, "alpha") == "not identified"
+    assert tables.param_cell(at_edge, "alpha") == "not identified"
     at_edge["ci"]["alpha"] = [0.09, 0.9]
-    assert report_tables.param_cell(at_edge, "alpha") == "0.31 [0.09, 0.9]"
+    assert tables.param_cell(at_edge, "alpha") == "0.31 [0.09, 0.9]"
     # Just under the span is still a number.
-    assert report_tables.identified({"ci": {"x": [1.0, 999.0]}}, "x")
-    assert not report_tables.identified({"ci": {"x": [1.0, 1001.0]}}, "x")
+    assert tables.identified({"ci": {"x": [1.0, 999.0]}}, "x")
+    assert not tables.identified({"ci": {"x": [1.0, 1001.0]}}, "x")
 
 
 def test_annealing_text_counts_what_the_figure_draws(report):
@@ -395,14 +394,14 @@ def test_annealing_text_counts_what_the_figure_draws(report):
     good = copy.deepcopy(entry)
     good["fit"]["metrics"] |= {"degenerate": False, "degenerate_reason": None}
     many = copy.deepcopy(fits) | {"lr_annealing": [copy.deepcopy(good) for _ in range(6)] + [entry, entry]}
-    [line] = report_text.annealing_text(many)
+    [line] = text.annealing_text(many)
     assert line.startswith("8 cell(s) fitted") and "the figure shows all 8" in line
     assert "2 of the 8 fits are degenerate" in line and "2 of them drawn" in line
     fig = plots.annealing_figure(grid, many)
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 8 and sum(ax.get_title().endswith("(degenerate)") for ax in panels) == 2
     more = copy.deepcopy(many) | {"lr_annealing": [good] * 14}
-    assert "the figure shows the first 12 of 14" in report_text.annealing_text(more)[0]
+    assert "the figure shows the first 12 of 14" in text.annealing_text(more)[0]
     assert len([ax for ax in plots.annealing_figure(grid, more).axes if ax.get_visible()]) == 12
 
 

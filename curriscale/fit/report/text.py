@@ -6,8 +6,8 @@ shows, why a table is empty, or what to beware of; `curriscale.fit.report` place
 
 from __future__ import annotations
 
-from curriscale.fit import plots, report_tables
 from curriscale.fit.diagnostics import DEGENERATE_FIT_ERROR
+from curriscale.fit.report import plots, tables
 from curriscale.fit.runs import CHANCE_MARGIN, Grid
 
 # One line per figure: how to read it.
@@ -103,7 +103,7 @@ def chance_text(grid: Grid, critical: dict, comparison: dict) -> list[str]:
             "The runs record no chance accuracy (eval_chance_accuracy in config.json): chance is "
             "taken as 0, so a level answered by guessing (yes/no, a few entities) can look learned."
         )
-    if report_tables.has_at_chance(comparison):
+    if tables.has_at_chance(comparison):
         margin = critical.get("chance_margin", 0.1)
         lines.append(
             f"(at chance): neither arm reached chance + {margin:.0%} of the room above it; the "
@@ -183,7 +183,7 @@ def annealing_text(fits: dict) -> list[str]:
         return [
             f"No fit: the law could not be fitted to any of the {len(fits['lr_annealing'])} cells (see the table)."
         ]
-    degenerate = report_tables.degenerate_fits(fits)
+    degenerate = tables.degenerate_fits(fits)
     why = (f"a parameter at its bound, fit error above {DEGENERATE_FIT_ERROR:.0%}, or no convergence; "
            "the table gives each reason")  # fmt: skip
     if not annealing_drawn(fits):

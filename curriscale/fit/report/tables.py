@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from curriscale.fit import plots
 from curriscale.fit.diagnostics import at_bound
+from curriscale.fit.report import plots
 from curriscale.fit.runs import Grid, resolve_manifest
 
 Table = tuple[list[str], list[list[str]]]

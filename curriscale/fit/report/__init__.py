@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from curriscale.errors import CurriscaleError
-from curriscale.fit import plots, report_tables, report_text
 from curriscale.fit.grid_fit import fit_grid
+from curriscale.fit.report import plots, tables, text
 from curriscale.fit.runs import Grid, load_grid
 from curriscale.fit.temporal_grid import TEMPORAL_FRACTION
 from curriscale.io import atomic_write_text
@@ -238,15 +238,15 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
     whether it is a collapsed detail.
     """
     fits, comparison, critical = docs["fits"], docs["comparison"], docs["critical_points"]
-    how = report_text.HOW_TO_READ
+    how = text.HOW_TO_READ
     schedules = {
         name: plots.curriculum_manifest(grid, name) for name in sorted(grid.runs["curriculum"].unique())
     }
     headline = plots.headline(grid, critical)
     compared_png = plots.compared(grid)
-    annealing_png = plots.annealing_fit(grid, fits) if report_text.annealing_drawn(fits) else None
+    annealing_png = plots.annealing_fit(grid, fits) if text.annealing_drawn(fits) else None
     temporal_png = plots.temporal_fit(grid, fits)
-    verdict = summary.splitlines() + report_text.level_verdict(grid, critical, comparison)
+    verdict = summary.splitlines() + text.level_verdict(grid, critical, comparison)
     sections = [
         _section("verdict", "Verdict", verdict),
         _section(
@@ -266,7 +266,7 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             _section(
                 "speedup",
                 f"Speedup over the static mix ({comparison['baseline']}) against model size",
-                report_text.interaction_text(grid, comparison),
+                text.interaction_text(grid, comparison),
                 figures=[(plots.speedup_vs_size(grid, comparison), how["speedup"])],
             )
         )
@@ -283,7 +283,7 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
                 tables=[
                     _titled(
                         "Final eval loss and mean accuracy, averaged against raw",
-                        report_tables.averaging_table(comparison, grid),
+                        tables.averaging_table(comparison, grid),
                     )
                 ],
             )
@@ -295,8 +295,8 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             [_grid_line(grid)],
             figures=[(compared_png, how["compared"])] if compared_png else [],
             tables=[
-                _titled("Curricula", report_tables.curricula_table(grid, fits, schedules)),
-                _titled("Sizes, LR schedules, budgets and seeds", report_tables.grid_table(grid)),
+                _titled("Curricula", tables.curricula_table(grid, fits, schedules)),
+                _titled("Sizes, LR schedules, budgets and seeds", tables.grid_table(grid)),
             ],
         )
     )
@@ -307,79 +307,75 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             f"Curriculum vs static mix per cell ({comparison['baseline'] or 'none'})",
             [
                 "Differences are curriculum - static mix over seed means; intervals resample seeds.",
-                *report_text.chance_text(grid, critical, comparison),
+                *text.chance_text(grid, critical, comparison),
             ]
             if comparison["cells"]
             else [f"No comparison: {comparison.get('note')}."],  # fmt: skip
             tables=[
                 _titled(
                     "Speedup and final-metric differences per cell",
-                    report_tables.comparison_table(comparison),
+                    tables.comparison_table(comparison),
                 ),
-                _titled(
-                    "Accuracy per task level, with its chance level", report_tables.level_table(comparison)
-                ),
+                _titled("Accuracy per task level, with its chance level", tables.level_table(comparison)),
                 _titled(
                     "Training documents drawn per tier (rows equal across sizes shown once)",
-                    report_tables.documents_table(comparison),
+                    tables.documents_table(comparison),
                 ),
                 _titled(
                     "Sizes where the curriculum's advantage changes sign",
-                    report_tables.crossover_table(comparison),
+                    tables.crossover_table(comparison),
                 ),
                 _titled(
                     "Change of the curriculum's effect between LR schedules",
-                    report_tables.interaction_table(comparison),
+                    tables.interaction_table(comparison),
                 ),
             ],
         ),
         _section(
             "scaling",
             "Scaling laws",
-            [report_text.scaling_caption(fits), NOT_IDENTIFIED_NOTE],
+            [text.scaling_caption(fits), NOT_IDENTIFIED_NOTE],
             figures=[(plots.scaling_curves(grid, fits), how["scaling"])],
             tables=[
-                _titled(
-                    "Power law E + A N^-alpha per curriculum and metric", report_tables.scaling_table(fits)
-                ),
+                _titled("Power law E + A N^-alpha per curriculum and metric", tables.scaling_table(fits)),
                 _titled(
                     "Joint law E + A/N^alpha + B/D^beta (grids with 3+ token budgets per size)",
-                    report_tables.chinchilla_table(fits),
+                    tables.chinchilla_table(fits),
                 ),
             ],
         ),
         _section(
             "critical",
             "Critical points and thresholds",
-            report_text.critical_text(grid, critical),
+            text.critical_text(grid, critical),
             tables=[
                 _titled(
                     "Chance, best accuracy and threshold per level",
-                    report_tables.level_chance_table(critical),
+                    tables.level_chance_table(critical),
                 ),
-                _titled("Critical size per curriculum and level", report_tables.critical_table(critical)),
+                _titled("Critical size per curriculum and level", tables.critical_table(critical)),
                 _titled(
                     "Tokens to cross each level's threshold, per size",
-                    report_tables.threshold_table(critical),
+                    tables.threshold_table(critical),
                 ),
             ],
         ),
         _section(
             "annealing",
             "LR-annealing law fit vs data",
-            report_text.annealing_text(fits),
+            text.annealing_text(fits),
             figures=[(annealing_png, how["annealing"])] if annealing_png else [],
-            tables=[report_tables.annealing_table(fits)],
+            tables=[tables.annealing_table(fits)],
         ),
         _section(
             "temporal",
             "Temporal law: final loss predicted from the first part of training",
-            report_text.temporal_text(fits),
+            text.temporal_text(fits),
             figures=[(temporal_png, how["temporal"])] if temporal_png else [],
-            tables=[report_tables.temporal_table(fits)],
+            tables=[tables.temporal_table(fits)],
         ),
-        _section("per-seed", "Per-seed results", tables=[report_tables.per_seed_table(comparison)]),
-        _section("runs", "Runs", [skipped], tables=[report_tables.runs_table(grid)]),
+        _section("per-seed", "Per-seed results", tables=[tables.per_seed_table(comparison)]),
+        _section("runs", "Runs", [skipped], tables=[tables.runs_table(grid)]),
     ]
     for section in details:
         section["detail"] = True

@@ -275,7 +275,7 @@ def scaling_figure(grid: Grid, fits: dict) -> Figure:
     fitted ("alpha not identified" where the exponent's interval is too wide to mean anything,
     or the fit is degenerate); bands are drawn only where the fit has bootstrap ones.
     """
-    from curriscale.fit.report_tables import identified
+    from curriscale.fit.report.tables import identified
 
     rows = [r for r in fits["scaling"] if r["metric"] == "eval_loss"]
     schedules = sorted({r["lr_schedule"] for r in rows})
