@@ -22,9 +22,10 @@ from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
 from curriscale.cli.app import app
-from curriscale.fit.report import plots, run_name, tables, text, write_report
+from curriscale.fit.report import answer_figures, canvas, fit_figures, run_name, tables, text, write_report
 from curriscale.fit.report.text import scaling_caption
 from curriscale.fit.runs import load_grid
+from curriscale.fit.units import human
 
 SIZES = (2e4, 5e4, 2e5)
 MAIN = ["verdict", "headline", "loss-curves", "speedup", "averaging", "compared"]
@@ -208,7 +209,7 @@ def test_headline_marks_chance_threshold_and_critical_sizes(report):
     root, _, _ = report
     grid = load_grid(root / "runs")
     critical = json.loads((root / "out" / "fits" / "critical_points.json").read_text())
-    fig = plots.headline_figure(grid, critical)
+    fig = answer_figures.headline_figure(grid, critical)
     level1, level2 = (ax for ax in fig.axes if ax.get_visible())
     assert level1.get_title() == "level 1" and level2.get_title() == "level 2: at chance"
     horizontal = sorted(
@@ -221,7 +222,7 @@ def test_headline_marks_chance_threshold_and_critical_sizes(report):
     assert not [line for line in level2.get_lines() if line.get_marker() == "v"]
     # A panel around chance is not stretched to show seed noise as a trend.
     low, high = level2.get_ylim()
-    assert high - low >= plots.MIN_ACCURACY_SPAN
+    assert high - low >= answer_figures.MIN_ACCURACY_SPAN
     assert {t.get_text() for t in fig.legends[0].get_texts()} == {
         "ladder",
         "static-mix",
@@ -397,12 +398,12 @@ def test_annealing_text_counts_what_the_figure_draws(report):
     [line] = text.annealing_text(many)
     assert line.startswith("8 cell(s) fitted") and "the figure shows all 8" in line
     assert "2 of the 8 fits are degenerate" in line and "2 of them drawn" in line
-    fig = plots.annealing_figure(grid, many)
+    fig = fit_figures.annealing_figure(grid, many)
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 8 and sum(ax.get_title().endswith("(degenerate)") for ax in panels) == 2
     more = copy.deepcopy(many) | {"lr_annealing": [good] * 14}
     assert "the figure shows the first 12 of 14" in text.annealing_text(more)[0]
-    assert len([ax for ax in plots.annealing_figure(grid, more).axes if ax.get_visible()]) == 12
+    assert len([ax for ax in fit_figures.annealing_figure(grid, more).axes if ax.get_visible()]) == 12
 
 
 def test_scaling_caption_and_legend(report):
@@ -441,7 +442,7 @@ def test_scaling_caption_and_legend(report):
             },
         ),
     ):
-        [ax] = plots.scaling_figure(grid, document).axes
+        [ax] = fit_figures.scaling_figure(grid, document).axes
         legend = {re.sub(r"alpha=[0-9.]+", "alpha=", t.get_text()) for t in ax.get_legend().get_texts()}
         assert legend == labels
 
@@ -452,7 +453,7 @@ def test_run_name_is_the_folder_with_a_generic_name_qualified(tmp_path):
 
 
 def test_counts_that_round_up_take_the_next_unit():
-    assert [plots.human(v) for v in (999, 999_990, 26_784, 1.5e6, 999_999_999)] == [
+    assert [human(v) for v in (999, 999_990, 26_784, 1.5e6, 999_999_999)] == [
         "999",
         "1M",
         "26.8k",
@@ -471,7 +472,7 @@ def test_log_axes_label_major_ticks_without_overlap(low, high, axis):
     ax = fig.subplots()
     ax.plot([low, high], [low, high])
     ax.set(**{f"{axis}lim": (low, high)})
-    plots._log(ax, axis)
+    canvas.log_axes(ax, axis)
     fig.canvas.draw()
     target = ax.xaxis if axis == "x" else ax.yaxis
     assert all(not t.get_text() for t in target.get_ticklabels(minor=True))

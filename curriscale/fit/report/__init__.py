@@ -25,9 +25,10 @@ import numpy as np
 
 from curriscale.errors import CurriscaleError
 from curriscale.fit.grid_fit import fit_grid
-from curriscale.fit.report import plots, tables, text
+from curriscale.fit.report import answer_figures, canvas, compared_figure, fit_figures, tables, text
 from curriscale.fit.runs import Grid, load_grid
 from curriscale.fit.temporal_grid import TEMPORAL_FRACTION
+from curriscale.fit.units import human
 from curriscale.io import atomic_write_text
 
 # Grid folder names that say nothing on their own: the report title adds the parent folder's name.
@@ -167,14 +168,16 @@ def _arm_amount(label: str, cells: list[dict], crossover: list[dict], name: str,
     """The final-loss difference and speedup at the largest and the best size, and the crossover."""
     largest = cells[-1]
     best = min(cells, key=lambda c: c["effects"]["eval_loss"]["diff"])
-    text = f"{label} at {plots.human(largest['non_embedding_params'])} params (the largest size): {_amount(largest)}"
+    text = (
+        f"{label} at {human(largest['non_embedding_params'])} params (the largest size): {_amount(largest)}"
+    )
     if best is not largest:
-        text += f"; at {plots.human(best['non_embedding_params'])}: {_amount(best)}"
+        text += f"; at {human(best['non_embedding_params'])}: {_amount(best)}"
     text += "."
     crossings = [n for r in crossover if (r["curriculum"], r["lr_schedule"]) == (name, lr)
                  for n in r["eval_loss_crossover"]]  # fmt: skip
     if crossings:
-        text += " The advantage changes sign at ~" + ", ".join(plots.human(n) for n in crossings) + " params."
+        text += " The advantage changes sign at ~" + ", ".join(human(n) for n in crossings) + " params."
     return text
 
 
@@ -190,7 +193,7 @@ def _amount(cell: dict) -> str:
 
 def _sizes(values: list[float]) -> str:
     """`20k`, `20k and 50k`, `20k, 50k and 200k`."""
-    names = [plots.human(v) for v in values]
+    names = [human(v) for v in values]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -216,16 +219,15 @@ def _grid_line(grid: Grid) -> str:
 
     parts = [
         count(runs["curriculum"].nunique(), "curriculum").replace("curriculums", "curricula"),
-        count(len(sizes), "size")
-        + f" ({plots.human(sizes[0])}-{plots.human(sizes[-1])} non-embedding params)"
+        count(len(sizes), "size") + f" ({human(sizes[0])}-{human(sizes[-1])} non-embedding params)"
         if len(sizes) > 1
-        else f"1 size ({plots.human(sizes[0])} non-embedding params)",
+        else f"1 size ({human(sizes[0])} non-embedding params)",
         count(runs["lr_schedule"].nunique(), "LR schedule"),
         count(runs["seed"].nunique(), "seed"),
     ]
     line = " x ".join(parts) + f": {count(len(runs), 'finished run')}"
     if budgets:
-        line += f", {'/'.join(plots.human(b) for b in budgets)}-token budget"
+        line += f", {'/'.join(human(b) for b in budgets)}-token budget"
     if grid.skipped:
         line += f"; {len(grid.skipped)} unfinished run(s) left out"
     return line + "."
@@ -240,12 +242,13 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
     fits, comparison, critical = docs["fits"], docs["comparison"], docs["critical_points"]
     how = text.HOW_TO_READ
     schedules = {
-        name: plots.curriculum_manifest(grid, name) for name in sorted(grid.runs["curriculum"].unique())
+        name: compared_figure.curriculum_manifest(grid, name)
+        for name in sorted(grid.runs["curriculum"].unique())
     }
-    headline = plots.headline(grid, critical)
-    compared_png = plots.compared(grid)
-    annealing_png = plots.annealing_fit(grid, fits) if text.annealing_drawn(fits) else None
-    temporal_png = plots.temporal_fit(grid, fits)
+    headline = answer_figures.headline(grid, critical)
+    compared_png = compared_figure.compared(grid)
+    annealing_png = fit_figures.annealing_fit(grid, fits) if text.annealing_drawn(fits) else None
+    temporal_png = fit_figures.temporal_fit(grid, fits)
     verdict = summary.splitlines() + text.level_verdict(grid, critical, comparison)
     sections = [
         _section("verdict", "Verdict", verdict),
@@ -258,7 +261,7 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
         _section(
             "loss-curves",
             "Eval loss against training tokens",
-            figures=[(plots.loss_curves(grid), how["loss"])],
+            figures=[(answer_figures.loss_curves(grid), how["loss"])],
         ),
     ]
     if comparison["cells"]:
@@ -267,7 +270,7 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
                 "speedup",
                 f"Speedup over the static mix ({comparison['baseline']}) against model size",
                 text.interaction_text(grid, comparison),
-                figures=[(plots.speedup_vs_size(grid, comparison), how["speedup"])],
+                figures=[(answer_figures.speedup_vs_size(grid, comparison), how["speedup"])],
             )
         )
     if comparison.get("averaging"):
@@ -335,7 +338,7 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             "scaling",
             "Scaling laws",
             [text.scaling_caption(fits), NOT_IDENTIFIED_NOTE],
-            figures=[(plots.scaling_curves(grid, fits), how["scaling"])],
+            figures=[(fit_figures.scaling_curves(grid, fits), how["scaling"])],
             tables=[
                 _titled("Power law E + A N^-alpha per curriculum and metric", tables.scaling_table(fits)),
                 _titled(
@@ -431,7 +434,7 @@ def _html(grid: Grid, sections: list[dict]) -> str:
         parts = [f"<p>{html.escape(line)}</p>" for line in section["text"]]
         for png, how in section["figures"]:
             data = base64.b64encode(png).decode("ascii")
-            width, height = plots.display_size(png)
+            width, height = canvas.display_size(png)
             parts.append(
                 f'<figure><img alt="{title}" width="{width}" height="{height}" '
                 f'src="data:image/png;base64,{data}"><figcaption><b>How to read this:</b> '

@@ -22,8 +22,8 @@ import os
 from pathlib import Path
 
 from curriscale.fit.diagnostics import at_bound
-from curriscale.fit.report import plots
 from curriscale.fit.runs import Grid, resolve_manifest
+from curriscale.fit.units import human
 
 Table = tuple[list[str], list[list[str]]]
 # A positive interval wider than this factor does not identify its parameter.
@@ -39,7 +39,7 @@ def comparison_table(comparison: dict) -> Table:
         [
             c["curriculum"],
             c["lr_schedule"],
-            plots.human(c["non_embedding_params"]),
+            human(c["non_embedding_params"]),
             str(c["n_seeds"]),
             with_ci(c["speedup"], c["speedup_ci"]),
         ]
@@ -57,7 +57,7 @@ def level_table(comparison: dict) -> Table:
 def documents_table(comparison: dict) -> Table:
     """Documents drawn per tier, per cell; rows that repeat across sizes folded into one."""
     headers, rows = _effects_table(comparison, ("documents_tier_",), chance=False)
-    return headers, fold(rows, 2, {plots.human(c["non_embedding_params"]) for c in comparison["cells"]})
+    return headers, fold(rows, 2, {human(c["non_embedding_params"]) for c in comparison["cells"]})
 
 
 def _effects_table(comparison: dict, prefixes: tuple[str, ...], chance: bool) -> Table:
@@ -67,7 +67,7 @@ def _effects_table(comparison: dict, prefixes: tuple[str, ...], chance: bool) ->
         [
             c["curriculum"],
             c["lr_schedule"],
-            plots.human(c["non_embedding_params"]),
+            human(c["non_embedding_params"]),
             metric,
             fmt(e.get("chance")),
             fmt(e["curriculum"]),
@@ -115,7 +115,7 @@ def crossover_table(comparison: dict) -> Table:
     """Sizes where the final-loss difference and the speedup change sign."""
 
     def sizes(values: list) -> str:
-        return ", ".join(plots.human(v) for v in values) or "none"
+        return ", ".join(human(v) for v in values) or "none"
 
     rows = [
         [r["curriculum"], r["lr_schedule"], sizes(r["eval_loss_crossover"]), sizes(r["speedup_crossover"])]
@@ -130,7 +130,7 @@ def interaction_table(comparison: dict) -> Table:
     rows = [
         [
             r["curriculum"],
-            plots.human(r["non_embedding_params"]),
+            human(r["non_embedding_params"]),
             f"{r['lr_schedule']} vs {r['reference']}",
             with_ci(r["eval_loss_change"], r["eval_loss_change_ci"]),
             with_ci(r["log_speedup_change"], r["log_speedup_change_ci"]),
@@ -222,7 +222,7 @@ def averaging_table(comparison: dict, grid: Grid | None = None) -> Table:
         row = [
             r["curriculum"],
             r["lr_schedule"],
-            plots.human(r["non_embedding_params"]),
+            human(r["non_embedding_params"]),
             str(r["n_seeds"]),
             fmt(loss["raw"]),
             fmt(loss["averaged"]),
@@ -285,11 +285,11 @@ def grid_table(grid: Grid) -> Table:
         rows.append(
             [
                 ", ".join(sorted(runs["size"].astype(str).unique())),
-                plots.human(n),
-                ", ".join(plots.human(v) for v in sorted(params)) or "-",
+                human(n),
+                ", ".join(human(v) for v in sorted(params)) or "-",
                 schedules,
-                ", ".join(plots.human(v) for v in budgets) or "-",
-                ", ".join(plots.human(v) for v in sorted(runs["final_tokens"].unique())),
+                ", ".join(human(v) for v in budgets) or "-",
+                ", ".join(human(v) for v in sorted(runs["final_tokens"].unique())),
                 ", ".join(str(int(v)) for v in sorted(runs["seed"].unique())),
                 str(len(runs)),
             ]
@@ -308,7 +308,7 @@ def level_chance_table(critical: dict) -> Table:
                 str(e["level"]),
                 fmt(e["chance"]),
                 fmt(e["best"]),
-                f"{by['curriculum']} ({by['lr_schedule']}), {plots.human(by['non_embedding_params'])}",
+                f"{by['curriculum']} ({by['lr_schedule']}), {human(by['non_embedding_params'])}",
                 fmt(e["threshold"]),
                 "at chance: no threshold, no critical point" if e["at_chance"] else "",
             ]
@@ -329,14 +329,14 @@ def critical_table(critical: dict) -> Table:
             if not identified(fit, "d1"):
                 brk = NOT_IDENTIFIED
             elif ci and None not in ci:
-                brk = f"{plots.human(fit['breaks'][0])} [{plots.human(ci[0])}, {plots.human(ci[1])}]"
+                brk = f"{human(fit['breaks'][0])} [{human(ci[0])}, {human(ci[1])}]"
             else:
-                brk = plots.human(fit["breaks"][0])
+                brk = human(fit["breaks"][0])
             if fit.get("metrics", {}).get("degenerate"):
                 brk += " (degenerate fit)"
         else:
             brk = fit.get("skipped", "no break")
-        step = plots.human(e["steepest_step"]) if e["steepest_step"] else "-"
+        step = human(e["steepest_step"]) if e["steepest_step"] else "-"
         rows.append([e["curriculum"], e["lr_schedule"], str(e["level"]), e["quantity"], step, brk])
     return headers, rows
 
@@ -350,10 +350,10 @@ def threshold_table(critical: dict) -> Table:
             r["curriculum"],
             r["lr_schedule"],
             str(r["level"]),
-            plots.human(r["non_embedding_params"]),
+            human(r["non_embedding_params"]),
             fmt(r.get("chance")),
             fmt(r["threshold"]),
-            "-" if r["tokens"] is None else plots.human(r["tokens"]),
+            "-" if r["tokens"] is None else human(r["tokens"]),
             "-" if r["step"] is None else f"{r['step']:.0f}",
             f"{r['reached']}/{r['n_seeds']}",
         ]
@@ -378,7 +378,7 @@ def annealing_table(fits: dict) -> Table:
         rows.append(
             [
                 e["curriculum"],
-                plots.human(e["non_embedding_params"]),
+                human(e["non_embedding_params"]),
                 ", ".join(e["runs"]),
                 *values,
                 error,
@@ -394,7 +394,7 @@ def temporal_table(fits: dict) -> Table:
                "predicted", "error", "position MRE", "degenerate"]  # fmt: skip
     rows = []
     for r in (fits.get("temporal") or {}).get("runs", []):
-        identity = [r["curriculum"], r["lr_schedule"], plots.human(r["non_embedding_params"]), str(r["seed"])]
+        identity = [r["curriculum"], r["lr_schedule"], human(r["non_embedding_params"]), str(r["seed"])]
         if "fit" not in r:
             rows.append([*identity, r["skipped"], *[""] * 6])
             continue

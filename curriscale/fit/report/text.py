@@ -7,8 +7,9 @@ shows, why a table is empty, or what to beware of; `curriscale.fit.report` place
 from __future__ import annotations
 
 from curriscale.fit.diagnostics import DEGENERATE_FIT_ERROR
-from curriscale.fit.report import plots, tables
+from curriscale.fit.report import fit_figures, tables
 from curriscale.fit.runs import CHANCE_MARGIN, Grid
+from curriscale.fit.units import human
 
 # One line per figure: how to read it.
 HOW_TO_READ = {
@@ -90,7 +91,7 @@ def level_verdict(grid: Grid, critical: dict, comparison: dict) -> list[str]:
                          + (" (both at chance at this size)" if effect.get("at_chance") else ""))  # fmt: skip
     if parts:
         lines.append(
-            f"Accuracy, curriculum - static mix at {plots.human(largest)} params: " + "; ".join(parts) + "."
+            f"Accuracy, curriculum - static mix at {human(largest)} params: " + "; ".join(parts) + "."
         )
     return lines
 
@@ -156,7 +157,7 @@ def critical_text(grid: Grid, critical: dict) -> list[str]:
             by = e["best_by"]
             lines.append(
                 f"Level {e['level']} stayed at chance: the best seed-mean final accuracy was {e['best']:.3g} "
-                f"('{by['curriculum']}', {by['lr_schedule']}, {plots.human(by['non_embedding_params'])} params) "
+                f"('{by['curriculum']}', {by['lr_schedule']}, {human(by['non_embedding_params'])} params) "
                 f"against chance {e['chance']:.3g}; no threshold or critical size."
             )
     if any(not e["at_chance"] for e in critical.get("levels", [])):
@@ -173,7 +174,7 @@ def critical_text(grid: Grid, critical: dict) -> list[str]:
 def annealing_text(fits: dict) -> list[str]:
     """Whether the annealing law was fitted, how many fits are drawn and which are degenerate.
 
-    The counts are those of `plots.annealing_panels` and `annealing_drawn`, so the text says
+    The counts are those of `fit_figures.annealing_panels` and `annealing_drawn`, so the text says
     exactly what the figure shows.
     """
     fitted = [e for e in fits["lr_annealing"] if "params" in e["fit"]]
@@ -192,11 +193,11 @@ def annealing_text(fits: dict) -> list[str]:
             f"every fit is degenerate ({why}). No figure is drawn: the curves would not be a law. This is "
             "usual for runs too short or too noisy to show the learning-rate decay in their loss."
         ]
-    drawn = len(plots.annealing_panels(fits))
+    drawn = len(fit_figures.annealing_panels(fits))
     shown = f"all {drawn}" if drawn == len(fitted) else f"the first {drawn} of {len(fitted)}"
     line = f"{len(fitted)} cell(s) fitted (curriculum x size, all LR schedules of a cell in one fit); the figure shows {shown}."
     if degenerate:
-        panels = sum(e["fit"]["metrics"].get("degenerate", False) for e in plots.annealing_panels(fits))
+        panels = sum(e["fit"]["metrics"].get("degenerate", False) for e in fit_figures.annealing_panels(fits))
         line += (
             f" {len(degenerate)} of the {len(fitted)} fits are degenerate ({why}), {panels} of them drawn "
             "(dashed, titled 'degenerate'): do not read their parameters."
@@ -223,14 +224,14 @@ def temporal_text(fits: dict) -> list[str]:
         f"the checkpoints up to {temporal['fraction']:.0%} of training and predicts the last checkpoint; "
         "the final loss is the mean over positions."
     ]
-    drawn, fitted = len(plots.temporal_panels(fits)), sum("fit" in r for r in temporal["runs"])
+    drawn, fitted = len(fit_figures.temporal_panels(fits)), sum("fit" in r for r in temporal["runs"])
     if drawn:
         lines.append(
             f"The figure shows {'all ' + str(drawn) if drawn == fitted else f'the first {drawn} of {fitted}'} runs predicted."
         )
     for cell in temporal["cells"]:
         lines.append(
-            f"{cell['curriculum']} ({cell['lr_schedule']}), {plots.human(cell['non_embedding_params'])}: "
+            f"{cell['curriculum']} ({cell['lr_schedule']}), {human(cell['non_embedding_params'])}: "
             f"mean |error| of the predicted final loss {cell['mean_abs_final_loss_error']:.2%} "
             f"over {len(cell['runs'])} run(s)."
         )
