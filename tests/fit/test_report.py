@@ -22,7 +22,8 @@ from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
 from curriscale.cli.app import app
-from curriscale.fit.report import answer_figures, canvas, fit_figures, run_name, tables, text, write_report
+from curriscale.fit.report import answer_figures, canvas, fit_figures, run_name, text, write_report
+from curriscale.fit.report.cells import fold, identified, param_cell
 from curriscale.fit.report.text import scaling_caption
 from curriscale.fit.runs import load_grid
 from curriscale.fit.units import human
@@ -275,7 +276,7 @@ def test_detail_tables_fold_repeated_rows(report):
     assert documents[1:] == [
         ["ladder", "cosine", "all sizes", "documents_tier_1", "1e+04", "1e+04", "0 [0, 0]"]
     ]
-    assert tables.fold([["a", "1", "x"], ["a", "2", "x"], ["a", "3", "y"]], 1) == [
+    assert fold([["a", "1", "x"], ["a", "2", "x"], ["a", "3", "y"]], 1) == [
         ["a", "1, 2", "x"],
         ["a", "3", "y"],
     ]
@@ -352,16 +353,16 @@ def test_unidentified_parameters_are_not_shown_as_numbers():
         "ci": {"E": [1.7, 2.0], "A": [7e-10, 1e9], "alpha": [0.2, 0.45]},
         "metrics": {"degenerate": False, "degenerate_reason": None},
     }
-    assert tables.param_cell(fit, "A") == "not identified"
-    assert tables.param_cell(fit, "E") == "1.9 [1.7, 2]"
-    assert tables.param_cell(fit, "alpha") == "0.31 [0.2, 0.45]"
+    assert param_cell(fit, "A") == "not identified"
+    assert param_cell(fit, "E") == "1.9 [1.7, 2]"
+    assert param_cell(fit, "alpha") == "0.31 [0.2, 0.45]"
     # A parameter the degenerate verdict puts at a bound is not identified either, interval or not.
     at_bound = copy.deepcopy(fit) | {"ci": {}}
     at_bound["metrics"] = {
         "degenerate": True,
         "degenerate_reason": "E = 9e-07 is at the bound of its range; fit error 21.9% > 3%",
     }
-    assert [tables.param_cell(at_bound, p) for p in ("E", "A", "alpha")] == [
+    assert [param_cell(at_bound, p) for p in ("E", "A", "alpha")] == [
         "not identified",
         "2087",
         "0.31",
@@ -369,12 +370,12 @@ def test_unidentified_parameters_are_not_shown_as_numbers():
     # An interval ending at a bound of the search range: the resamples piled up there.
     at_edge = copy.deepcopy(fit) | {"ci": {"alpha": [0.09, 5.0]}}
     at_edge["metrics"]["bounds"] = {"alpha": [1e-4, 5.0]}
-    assert tables.param_cell(at_edge, "alpha") == "not identified"
+    assert param_cell(at_edge, "alpha") == "not identified"
     at_edge["ci"]["alpha"] = [0.09, 0.9]
-    assert tables.param_cell(at_edge, "alpha") == "0.31 [0.09, 0.9]"
+    assert param_cell(at_edge, "alpha") == "0.31 [0.09, 0.9]"
     # Just under the span is still a number.
-    assert tables.identified({"ci": {"x": [1.0, 999.0]}}, "x")
-    assert not tables.identified({"ci": {"x": [1.0, 1001.0]}}, "x")
+    assert identified({"ci": {"x": [1.0, 999.0]}}, "x")
+    assert not identified({"ci": {"x": [1.0, 1001.0]}}, "x")
 
 
 def test_annealing_text_counts_what_the_figure_draws(report):

@@ -25,7 +25,16 @@ import numpy as np
 
 from curriscale.errors import CurriscaleError
 from curriscale.fit.grid_fit import fit_grid
-from curriscale.fit.report import answer_figures, canvas, compared_figure, fit_figures, tables, text
+from curriscale.fit.report import (
+    answer_figures,
+    canvas,
+    compared_figure,
+    comparison_tables,
+    fit_figures,
+    fit_tables,
+    grid_tables,
+    text,
+)
 from curriscale.fit.runs import Grid, load_grid
 from curriscale.fit.temporal_grid import TEMPORAL_FRACTION
 from curriscale.fit.units import human
@@ -286,7 +295,7 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
                 tables=[
                     _titled(
                         "Final eval loss and mean accuracy, averaged against raw",
-                        tables.averaging_table(comparison, grid),
+                        comparison_tables.averaging_table(comparison, grid),
                     )
                 ],
             )
@@ -298,8 +307,8 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             [_grid_line(grid)],
             figures=[(compared_png, how["compared"])] if compared_png else [],
             tables=[
-                _titled("Curricula", tables.curricula_table(grid, fits, schedules)),
-                _titled("Sizes, LR schedules, budgets and seeds", tables.grid_table(grid)),
+                _titled("Curricula", grid_tables.curricula_table(grid, fits, schedules)),
+                _titled("Sizes, LR schedules, budgets and seeds", grid_tables.grid_table(grid)),
             ],
         )
     )
@@ -317,20 +326,23 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             tables=[
                 _titled(
                     "Speedup and final-metric differences per cell",
-                    tables.comparison_table(comparison),
+                    comparison_tables.comparison_table(comparison),
                 ),
-                _titled("Accuracy per task level, with its chance level", tables.level_table(comparison)),
+                _titled(
+                    "Accuracy per task level, with its chance level",
+                    comparison_tables.level_table(comparison),
+                ),
                 _titled(
                     "Training documents drawn per tier (rows equal across sizes shown once)",
-                    tables.documents_table(comparison),
+                    comparison_tables.documents_table(comparison),
                 ),
                 _titled(
                     "Sizes where the curriculum's advantage changes sign",
-                    tables.crossover_table(comparison),
+                    comparison_tables.crossover_table(comparison),
                 ),
                 _titled(
                     "Change of the curriculum's effect between LR schedules",
-                    tables.interaction_table(comparison),
+                    comparison_tables.interaction_table(comparison),
                 ),
             ],
         ),
@@ -340,10 +352,10 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             [text.scaling_caption(fits), NOT_IDENTIFIED_NOTE],
             figures=[(fit_figures.scaling_curves(grid, fits), how["scaling"])],
             tables=[
-                _titled("Power law E + A N^-alpha per curriculum and metric", tables.scaling_table(fits)),
+                _titled("Power law E + A N^-alpha per curriculum and metric", fit_tables.scaling_table(fits)),
                 _titled(
                     "Joint law E + A/N^alpha + B/D^beta (grids with 3+ token budgets per size)",
-                    tables.chinchilla_table(fits),
+                    fit_tables.chinchilla_table(fits),
                 ),
             ],
         ),
@@ -354,12 +366,12 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             tables=[
                 _titled(
                     "Chance, best accuracy and threshold per level",
-                    tables.level_chance_table(critical),
+                    fit_tables.level_chance_table(critical),
                 ),
-                _titled("Critical size per curriculum and level", tables.critical_table(critical)),
+                _titled("Critical size per curriculum and level", fit_tables.critical_table(critical)),
                 _titled(
                     "Tokens to cross each level's threshold, per size",
-                    tables.threshold_table(critical),
+                    fit_tables.threshold_table(critical),
                 ),
             ],
         ),
@@ -368,17 +380,17 @@ def _sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
             "LR-annealing law fit vs data",
             text.annealing_text(fits),
             figures=[(annealing_png, how["annealing"])] if annealing_png else [],
-            tables=[tables.annealing_table(fits)],
+            tables=[fit_tables.annealing_table(fits)],
         ),
         _section(
             "temporal",
             "Temporal law: final loss predicted from the first part of training",
             text.temporal_text(fits),
             figures=[(temporal_png, how["temporal"])] if temporal_png else [],
-            tables=[tables.temporal_table(fits)],
+            tables=[fit_tables.temporal_table(fits)],
         ),
-        _section("per-seed", "Per-seed results", tables=[tables.per_seed_table(comparison)]),
-        _section("runs", "Runs", [skipped], tables=[tables.runs_table(grid)]),
+        _section("per-seed", "Per-seed results", tables=[comparison_tables.per_seed_table(comparison)]),
+        _section("runs", "Runs", [skipped], tables=[grid_tables.runs_table(grid)]),
     ]
     for section in details:
         section["detail"] = True

@@ -53,10 +53,11 @@ def headline_figure(grid: Grid, critical: dict) -> Figure | None:
     cols = len(columns) if len(columns) <= 4 else min(4, math.ceil(len(columns) / 2))
     rows = math.ceil(len(columns) / cols)
     # Two rows or more are kept low, so the figure fits the first screen under the verdict.
-    fig, axes = canvas.figure(rows, cols, panel=(3.0, 2.25) if rows == 1 else (2.9, 1.55), top=0.5, gap_h=0.5)
-    flat = [ax for row in axes for ax in row]
+    fig, panels = canvas.panel_grid(
+        len(columns), cols, panel=(3.0, 2.25) if rows == 1 else (2.9, 1.55), top=0.5, gap_h=0.5
+    )
     drawn = {"threshold": False, "critical": False}
-    for k, (ax, column) in enumerate(zip(flat, columns, strict=False)):
+    for k, (ax, column) in enumerate(zip(panels, columns, strict=True)):
         level = int(column.rsplit("_", 1)[1])
         entry = info.get(level, {})
         chance = grid.chance_of(column)
@@ -87,8 +88,6 @@ def headline_figure(grid: Grid, critical: dict) -> Figure | None:
         if k % cols == 0:
             ax.set_ylabel("final accuracy")
         canvas.log_axes(ax, "x")
-    for ax in flat[len(columns) :]:
-        ax.set_visible(False)
     handles = canvas.arm_handles(grid, arms) + [Line2D([], [], color="grey", linestyle="--", label="chance")]
     if drawn["threshold"]:
         handles.append(Line2D([], [], color="grey", linestyle=":", label="threshold"))

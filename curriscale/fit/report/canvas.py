@@ -13,6 +13,7 @@ normal zoom and on high-density screens.
 from __future__ import annotations
 
 import io
+import math
 import struct
 
 from matplotlib.axes import Axes
@@ -58,6 +59,24 @@ def figure(
                         wspace=gap_w / panel[0], hspace=gap_h / panel[1])  # fmt: skip
     axes = fig.subplots(rows, cols, squeeze=False)
     return fig, [list(r) for r in axes]
+
+
+def panel_grid(count: int, cols: int, **layout: float | tuple[float, float]) -> tuple[Figure, list[Axes]]:
+    """A figure of `count` panels, `cols` to a row; the last row's unused panels are hidden.
+
+    Args:
+        count: how many panels to draw.
+        cols: panels per row.
+        **layout: the panel size, margins and gaps, as `figure` takes them.
+
+    Returns:
+        The figure and its `count` panels, row by row.
+    """
+    fig, axes = figure(math.ceil(count / cols), cols, **layout)
+    flat = [ax for row in axes for ax in row]
+    for ax in flat[count:]:
+        ax.set_visible(False)
+    return fig, flat[:count]
 
 
 def png(fig: Figure) -> bytes:

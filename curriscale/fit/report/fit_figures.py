@@ -7,8 +7,6 @@ runs. `annealing_panels` and `temporal_panels` name the fits a figure draws, so 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
@@ -16,7 +14,7 @@ from matplotlib.figure import Figure
 
 from curriscale.fit.grid_fit import annealing_data
 from curriscale.fit.report import canvas
-from curriscale.fit.report.tables import identified
+from curriscale.fit.report.cells import identified
 from curriscale.fit.result import FitResult
 from curriscale.fit.runs import Grid
 from curriscale.fit.units import human
@@ -76,10 +74,8 @@ def annealing_figure(grid: Grid, fits: dict) -> Figure | None:
     fitted = annealing_panels(fits)
     if not fitted:
         return None
-    cols = min(len(fitted), 4)
-    fig, axes = canvas.figure(math.ceil(len(fitted) / cols), cols, panel=(2.8, 2.2))
-    flat = [ax for row in axes for ax in row]
-    for ax, entry in zip(flat, fitted, strict=False):
+    fig, panels = canvas.panel_grid(len(fitted), min(len(fitted), 4), panel=(2.8, 2.2))
+    for ax, entry in zip(panels, fitted, strict=True):
         data, _ = annealing_data(grid.curves[grid.curves["run"].isin(entry["runs"])])
         pred = FitResult.from_dict(entry["fit"]).predict(data)
         degenerate = " (degenerate)" if entry["fit"]["metrics"].get("degenerate") else ""
@@ -93,8 +89,6 @@ def annealing_figure(grid: Grid, fits: dict) -> Figure | None:
         ax.set_title(f"{entry['curriculum']}, {human(entry['non_embedding_params'])}{degenerate}", fontsize=9)
         ax.set(xlabel="step", ylabel="train loss")
         ax.legend(fontsize=6)
-    for ax in flat[len(fitted) :]:
-        ax.set_visible(False)
     return fig
 
 
@@ -113,10 +107,8 @@ def temporal_fit(grid: Grid, fits: dict) -> bytes | None:
     runs = temporal_panels(fits)
     if not runs:
         return None
-    cols = min(len(runs), 3)
-    fig, axes = canvas.figure(math.ceil(len(runs) / cols), cols, panel=(3.4, 2.4))
-    flat = [ax for row in axes for ax in row]
-    for ax, entry in zip(flat, runs, strict=False):
+    fig, panels = canvas.panel_grid(len(runs), min(len(runs), 3), panel=(3.4, 2.4))
+    for ax, entry in zip(panels, runs, strict=True):
         positions = pd.read_parquet(grid.root / entry["run"] / "positions.parquet")
         fit = FitResult.from_dict(entry["fit"])
         fitted = sorted(s for s in positions["step"].unique() if 0 < s <= entry["fitted_until_step"])
@@ -140,8 +132,6 @@ def temporal_fit(grid: Grid, fits: dict) -> bytes | None:
         )
         ax.set(xlabel="token position", ylabel="eval loss")
         ax.legend(fontsize=6)
-    for ax in flat[len(runs) :]:
-        ax.set_visible(False)
     return canvas.png(fig)
 
 

@@ -7,7 +7,7 @@ shows, why a table is empty, or what to beware of; `curriscale.fit.report` place
 from __future__ import annotations
 
 from curriscale.fit.diagnostics import DEGENERATE_FIT_ERROR
-from curriscale.fit.report import fit_figures, tables
+from curriscale.fit.report import fit_figures
 from curriscale.fit.runs import CHANCE_MARGIN, Grid
 from curriscale.fit.units import human
 
@@ -104,7 +104,7 @@ def chance_text(grid: Grid, critical: dict, comparison: dict) -> list[str]:
             "The runs record no chance accuracy (eval_chance_accuracy in config.json): chance is "
             "taken as 0, so a level answered by guessing (yes/no, a few entities) can look learned."
         )
-    if tables.has_at_chance(comparison):
+    if _has_at_chance(comparison):
         margin = critical.get("chance_margin", 0.1)
         lines.append(
             f"(at chance): neither arm reached chance + {margin:.0%} of the room above it; the "
@@ -184,7 +184,7 @@ def annealing_text(fits: dict) -> list[str]:
         return [
             f"No fit: the law could not be fitted to any of the {len(fits['lr_annealing'])} cells (see the table)."
         ]
-    degenerate = tables.degenerate_fits(fits)
+    degenerate = _degenerate_fits(fits)
     why = (f"a parameter at its bound, fit error above {DEGENERATE_FIT_ERROR:.0%}, or no convergence; "
            "the table gives each reason")  # fmt: skip
     if not annealing_drawn(fits):
@@ -236,3 +236,13 @@ def temporal_text(fits: dict) -> list[str]:
             f"over {len(cell['runs'])} run(s)."
         )
     return lines
+
+
+def _has_at_chance(comparison: dict) -> bool:
+    """Whether any accuracy difference in the comparison is between two at-chance arms."""
+    return any(e.get("at_chance") for c in comparison["cells"] for e in c["effects"].values())
+
+
+def _degenerate_fits(fits: dict) -> list[dict]:
+    """The LR-annealing entries whose fit is flagged degenerate."""
+    return [e for e in fits["lr_annealing"] if e["fit"].get("metrics", {}).get("degenerate")]
