@@ -19,6 +19,8 @@ manifest and the budget, not on the model) are shown once, with the sizes listed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from curriscale.fit.diagnostics import at_bound
 
 Table = tuple[list[str], list[list[str]]]
@@ -27,7 +29,7 @@ NOT_IDENTIFIED_SPAN = 1e3
 NOT_IDENTIFIED = "not identified"
 
 
-def fmt(value) -> str:
+def fmt(value: object) -> str:
     """Four significant digits for floats, `-` for missing."""
     if value is None:
         return "-"
@@ -36,7 +38,7 @@ def fmt(value) -> str:
     return str(value)
 
 
-def with_ci(value, ci) -> str:
+def with_ci(value: float | None, ci: Sequence[float | None] | None) -> str:
     """`1.234 [1.1, 1.4]`, or the value alone when there is no interval."""
     if value is None:
         return "-"

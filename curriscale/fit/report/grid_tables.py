@@ -76,3 +76,28 @@ def runs_table(grid: Grid) -> Table:
     columns = ["run", "curriculum", "size", "lr_schedule", "seed", "non_embedding_params", "eval_loss"]
     columns += [c for c in ("mean_accuracy", "ood_eval_loss") if c in grid.runs]
     return columns, [[fmt(v) for v in row] for row in grid.runs[columns].itertuples(index=False)]
+
+
+def grid_line(grid: Grid) -> str:
+    """One line on what the grid holds: curricula, sizes, LR schedules, seeds, budget."""
+    runs = grid.runs
+    sizes = sorted(runs["non_embedding_params"].unique())
+    budgets = sorted({v for v in runs["budget_tokens"] if v == v and v is not None})
+
+    def count(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    parts = [
+        count(runs["curriculum"].nunique(), "curriculum").replace("curriculums", "curricula"),
+        count(len(sizes), "size") + f" ({human(sizes[0])}-{human(sizes[-1])} non-embedding params)"
+        if len(sizes) > 1
+        else f"1 size ({human(sizes[0])} non-embedding params)",
+        count(runs["lr_schedule"].nunique(), "LR schedule"),
+        count(runs["seed"].nunique(), "seed"),
+    ]
+    line = " x ".join(parts) + f": {count(len(runs), 'finished run')}"
+    if budgets:
+        line += f", {'/'.join(human(b) for b in budgets)}-token budget"
+    if grid.skipped:
+        line += f"; {len(grid.skipped)} unfinished run(s) left out"
+    return line + "."

@@ -1,7 +1,8 @@
 """The report's explanatory text: captions and notes, each a list of lines for one section.
 
 Each function reads the fits' JSON (and the grid where it needs names) and says what a figure
-shows, why a table is empty, or what to beware of; `curriscale.fit.report` places the lines.
+shows, why a table is empty, or what to beware of; `answer_sections` and `detail_sections` place
+the lines.
 """
 
 from __future__ import annotations
@@ -11,6 +12,12 @@ from curriscale.fit.report import fit_figures
 from curriscale.fit.runs import CHANCE_MARGIN, Grid
 from curriscale.fit.units import human
 
+# Beside the scaling-law tables: what "not identified" in a parameter's cell means.
+NOT_IDENTIFIED_NOTE = (
+    "'not identified': the data do not pin the parameter down: its 95% bootstrap interval spans more "
+    "than a factor of 1000 or ends at a bound of the parameter's search range, or the fitted value "
+    "itself sits at such a bound."
+)
 # One line per figure: how to read it.
 HOW_TO_READ = {
     "headline": (
@@ -53,49 +60,6 @@ HOW_TO_READ = {
 }
 
 
-def level_verdict(grid: Grid, critical: dict, comparison: dict) -> list[str]:
-    """Where on the task levels: which were learned, and the curriculum's accuracy edge on them.
-
-    One line saying which levels rose clearly above chance (and which did not), then per learned
-    level the accuracy difference (curriculum - static mix) at the largest size, with its interval.
-    Empty when the runs measure no per-level accuracy.
-    """
-    levels = critical.get("levels", [])
-    if not levels:
-        return []
-    learned = [e for e in levels if not e["at_chance"]]
-    guessed = [str(e["level"]) for e in levels if e["at_chance"]]
-    if not learned:
-        return [
-            f"Task levels: none was learned clearly above chance (levels {', '.join(guessed)}), so accuracy "
-            "cannot tell the curricula apart yet: train longer or larger models."
-        ]
-    line = "Task levels learned above chance: " + ", ".join(
-        f"{e['level']} (best {e['best']:.2f} against chance {e['chance']:.2f})" for e in learned
-    )
-    line += f"; at chance: {', '.join(guessed)}." if guessed else "."
-    lines = [line]
-    cells = comparison.get("cells", [])
-    if not cells:
-        return lines
-    largest = max(c["non_embedding_params"] for c in cells)
-    several = len({c["lr_schedule"] for c in cells}) > 1
-    parts = []
-    for cell in (c for c in cells if c["non_embedding_params"] == largest):
-        arm = f"'{cell['curriculum']}'" + (f" ({cell['lr_schedule']})" if several else "")
-        for e in learned:
-            effect = cell["effects"].get(f"accuracy_level_{e['level']}")
-            if effect is None:
-                continue
-            parts.append(f"level {e['level']} {arm} {_accuracy_effect(effect)}"
-                         + (" (both at chance at this size)" if effect.get("at_chance") else ""))  # fmt: skip
-    if parts:
-        lines.append(
-            f"Accuracy, curriculum - static mix at {human(largest)} params: " + "; ".join(parts) + "."
-        )
-    return lines
-
-
 def chance_text(grid: Grid, critical: dict, comparison: dict) -> list[str]:
     """How to read accuracies against chance; empty when there is nothing to warn about."""
     lines = []
@@ -134,13 +98,6 @@ def scaling_caption(fits: dict) -> str:
     banded = any("lo" in r["fit"].get("band", {}) for r in fitted)
     caption = "Points: final eval loss per run; lines: power-law fits (legend: alpha)."
     return caption + (" Bands: 95% bootstrap band of each fitted curve." if banded else "")
-
-
-def _accuracy_effect(effect: dict) -> str:
-    """`+0.031 [+0.012, +0.050]` (accuracy, three decimals), the interval left out when there is none."""
-    low, high = effect["ci"]
-    interval = "" if low is None or high is None else f" [{low:+.3f}, {high:+.3f}]"
-    return f"{effect['diff']:+.3f}{interval}"
 
 
 def critical_text(grid: Grid, critical: dict) -> list[str]:
