@@ -6,7 +6,8 @@
 
 Modules: `laws` (the formulas), `fitting` (Huber + multi-start L-BFGS-B), `bootstrap`, `api`
 (`fit_law`), `result` (`FitResult`, fit.json), `runs` (loading a grid), `grid_fit`, `compare`,
-`critical`, `recommend` (with `extrapolate`, `progression`, `manifests`), `plots`, `report`.
+`critical`, `recommend` (with `extrapolate`, `progression`, `manifests`), and the `report` package
+(the page with its verdict, figures and tables).
 """
 
 from curriscale.lazy import lazy_exports

@@ -26,20 +26,20 @@ def detail_sections(grid: Grid, docs: dict) -> list[dict]:
         _comparison(grid, comparison, critical),
         _scaling(grid, fits),
         _critical(grid, critical),
-        _fit_figure(
+        _law_section(
             "annealing",
             "LR-annealing law fit vs data",
             text.annealing_text(fits),
             fit_figures.annealing_fit(grid, fits) if text.annealing_drawn(fits) else None,
             fit_tables.annealing_table(fits),
-        ),  # fmt: skip
-        _fit_figure(
+        ),
+        _law_section(
             "temporal",
             "Temporal law: final loss predicted from the first part of training",
             text.temporal_text(fits),
             fit_figures.temporal_fit(grid, fits),
             fit_tables.temporal_table(fits),
-        ),  # fmt: skip
+        ),
         section(
             "per-seed", "Per-seed results", tables=[comparison_tables.per_seed_table(comparison)], detail=True
         ),
@@ -118,7 +118,7 @@ def _critical(grid: Grid, critical: dict) -> dict:
     )
 
 
-def _fit_figure(id_: str, title: str, lines: list[str], png: bytes | None, table: tuple) -> dict:
+def _law_section(id_: str, title: str, lines: list[str], png: bytes | None, table: tuple) -> dict:
     """A law's section: its text, its figure when one is drawn, its table of fits."""
     return section(
         id_, title, lines, figures=[(png, HOW_TO_READ[id_])] if png else [], tables=[table], detail=True
