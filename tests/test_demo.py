@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
@@ -22,9 +23,8 @@ class _Images(HTMLParser):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    plan = DemoPlan(
-        docs_per_level=80, eval_per_level=10, sizes=["s0", "s1", "s2", "s3"], budget_tokens=24_000, seeds=[0]
-    )
+    # The quick plan (its level mix, LR, workers, no annealing fit) on a tiny corpus and budget.
+    plan = replace(DemoPlan.quick(), docs_per_level=80, eval_per_level=10, budget_tokens=24_000)
     steps = []
     result = run_demo(tmp_path_factory.mktemp("demo"), plan, on_step=steps.append)
     return plan, result, steps
@@ -41,6 +41,21 @@ def test_demo_runs_every_stage_in_order(demo):
         "fitting",
         "writing",
     ]
+
+
+def test_demo_plan_reaches_the_data_and_the_runs(demo):
+    plan, result, _ = demo
+    # The level mix shapes the training split only; eval keeps every level at its full count.
+    spectrum = json.loads((result.out / "data" / "spectrum.json").read_text())
+    train = {int(level): n for level, n in spectrum["documents"]["train"].items()}
+    assert sum(train.values()) == 6 * plan.docs_per_level
+    assert [train[level] / train[0] for level in range(6)] == plan.level_weights
+    assert set(spectrum["documents"]["eval"].values()) == {plan.eval_per_level}
+    for run in (result.out / "runs" / "cells").iterdir():
+        config = json.loads((run / "config.json").read_text())
+        assert config["lr"] == plan.lr and config["budget_tokens"] == plan.budget_tokens
+    # The quick plan leaves the LR-annealing law out: one schedule cannot test it.
+    assert json.loads(result.fits.read_text())["lr_annealing"] == []
 
 
 def test_demo_manifests_are_valid_and_differ_only_in_pacing(demo):
