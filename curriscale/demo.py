@@ -87,9 +87,9 @@ class DemoPlan:
     @classmethod
     def full(cls) -> DemoPlan:
         # Five sizes (a break fit needs five) up to 443k params, three seeds for intervals, more
-        # tokens than quick. Training costs 16, 20, 26, 41 and 77 s of one core per 1M tokens for
-        # s0-s4 (evals included), so ~1,700-1,900 CPU-s: ~16 min on 2 cores, plus the fits. Still
-        # one LR schedule, so no annealing fit.
+        # tokens than quick. Measured: 2,300 s of CPU time in all (32 min wall on 2 cores shared
+        # with other jobs, so ~21 min idle); next-sentence seed means rise with size to 0.91-0.95
+        # at 443k params. Still one LR schedule, so no annealing fit.
         return cls(
             docs_per_level=4000,
             eval_per_level=200,
