@@ -85,6 +85,7 @@ def fit_grid(
         "scaling": scaling_fits(grid, bootstrap, seed),
         "chinchilla": chinchilla_fits(grid, bootstrap, seed),
         "lr_annealing": annealing_fits(grid, seed) if annealing else [],
+        "lr_annealing_left_out": not annealing,
         "temporal": temporal_fits(grid, temporal_fraction) if temporal_fraction else None,
         "skipped_runs": grid.skipped,
     }

@@ -344,6 +344,10 @@ def test_no_averaging_section_without_averaged_runs(tmp_path):
     page.feed((tmp_path / "out" / "report.html").read_text())
     assert "averaging" not in page.sections
     assert json.loads((tmp_path / "out" / "fits" / "comparison.json").read_text())["averaging"] == []
+    # The LR-annealing law was left out by the caller: the report says so, not that runs lack an LR.
+    assert json.loads((tmp_path / "out" / "fits" / "fits.json").read_text())["lr_annealing_left_out"] is True
+    [line] = page.sections["annealing"]["text"]
+    assert line.startswith("Left out: the fit was run without it (`fit --no-annealing`")
 
 
 def test_unidentified_parameters_are_not_shown_as_numbers():

@@ -135,6 +135,12 @@ def annealing_text(fits: dict) -> list[str]:
     exactly what the figure shows.
     """
     fitted = [e for e in fits["lr_annealing"] if "params" in e["fit"]]
+    if fits.get("lr_annealing_left_out"):
+        return [
+            "Left out: the fit was run without it (`fit --no-annealing`; the demos leave it out because "
+            "their grids have one LR schedule, on which the law can describe the loss curve but cannot be "
+            "tested against another schedule)."
+        ]
     if not fits["lr_annealing"]:
         return ["Not fitted: no run logs learning rate and training loss over enough steps."]
     if not fitted:
