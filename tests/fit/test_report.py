@@ -29,7 +29,7 @@ from curriscale.fit.runs import load_grid
 from curriscale.fit.units import human
 
 SIZES = (2e4, 5e4, 2e5)
-MAIN = ["verdict", "headline", "loss-curves", "speedup", "averaging", "compared"]
+MAIN = ["verdict", "headline", "loss-curves", "speedup", "progression", "averaging", "compared"]
 DETAILS = ["comparison", "scaling", "critical", "annealing", "temporal", "per-seed", "runs"]
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -184,11 +184,12 @@ def test_report_leads_with_the_answer_and_collapses_the_details(report):
 def test_every_figure_is_sharp_and_has_a_how_to_read_line(report):
     _, _, page = report
     figures = [(name, image) for name, s in page.sections.items() for image in s["images"]]
-    # headline, loss curves, speedup, what was compared, scaling, temporal (the annealing fit is degenerate)
+    # headline, loss curves, speedup, pick per size, what was compared, scaling, temporal (the annealing fit is degenerate)
     assert [name for name, _ in figures] == [
         "headline",
         "loss-curves",
         "speedup",
+        "progression",
         "compared",
         "scaling",
         "temporal",
@@ -231,6 +232,21 @@ def test_headline_marks_chance_threshold_and_critical_sizes(report):
         "threshold",
         "critical size",
     }
+
+
+def test_the_pick_per_size_follows_the_planted_speedup(report):
+    _, _, page = report
+    progression = page.sections["progression"]
+    # The planted speedup (1e5 / N) ** 0.2 is above 1 below 100k params, below 1 above.
+    assert progression["text"] == ["A curriculum pays at 2 of the 3 sizes; the rest keep the static mix."]
+    header, *rows = progression["tables"][0]
+    assert header[:3] == ["size", "non-embedding params", "train"]
+    assert [row[2] for row in rows] == ["ladder", "ladder", "static mix"]
+    assert rows[0][7].startswith("ladder (cosine) pays: speedup 1.")
+    assert rows[2][7].startswith("no arm clearly pays; the best, ladder (cosine): speedup 0.")
+    assert (
+        len(progression["images"]) == 1 and "Filled: its interval lies above 1" in progression["captions"][0]
+    )
 
 
 def test_speedup_axis_is_labelled_and_reads_below_one(report):

@@ -3,7 +3,8 @@
 `report.html` leads with the answer. Its first screen is the verdict (did the curriculum help,
 where, by how much, how sure: `summarise`) and the headline figure (accuracy per task level against
 model size per curriculum, thresholds and critical sizes marked); then loss against tokens, speedup
-against size, averaged against raw weights (when runs kept an average), and what was compared
+against size, the curriculum each size should train (`fit.progression`, as `recommend` picks it),
+averaged against raw weights (when runs kept an average), and what was compared
 (pacing schedules drawn, LR schedules, sizes, seeds, budgets). The detail tables and the fits'
 figures follow, each collapsed in a `<details>` element. Every figure has a one-line "how to read
 this". The page is one file, with its figures embedded; its title names the grid by its folder
@@ -26,6 +27,8 @@ from pathlib import Path
 
 from curriscale.errors import CurriscaleError
 from curriscale.fit.grid_fit import fit_grid
+from curriscale.fit.manifests import curriculum_pacings
+from curriscale.fit.progression import progression
 from curriscale.fit.report.answer_sections import answer_sections
 from curriscale.fit.report.detail_sections import detail_sections
 from curriscale.fit.report.page import html_page, markdown_page, run_name
@@ -72,6 +75,9 @@ def write_report(
             temporal_fraction=temporal_fraction,
         )
     docs = {name: _read(fits_dir / f"{name}.json") for name in ("fits", "comparison", "critical_points")}
+    docs["progression"] = progression(
+        docs["fits"], docs["comparison"], curriculum_pacings(fits_dir, docs["fits"])
+    )
     grid = load_grid(runs_dir)
     summary = summarise(docs["comparison"])
     sections = answer_sections(grid, docs, summary) + detail_sections(grid, docs)

@@ -1,26 +1,29 @@
 """The sections a reader sees first, in order: the answer, then what was compared.
 
 The verdict (three lines from `verdict.summarise` and the task levels' line) and the headline
-figure fit the first screen; loss against tokens, speedup against size and averaged against raw
-weights follow, then what was compared: the curricula's pacing schedules and the LR schedules
-drawn, and tables of curricula, sizes, seeds and budgets.
+figure fit the first screen; loss against tokens, speedup against size, the curriculum each size
+should train and averaged against raw weights follow, then what was compared: the curricula's
+pacing schedules and the LR schedules drawn, and tables of curricula, sizes, seeds and budgets.
 """
 
 from __future__ import annotations
 
 from curriscale.fit.report import answer_figures, compared_figure, comparison_tables, grid_tables
 from curriscale.fit.report.page import section, titled
+from curriscale.fit.report.progression_section import progression_section
 from curriscale.fit.report.text import HOW_TO_READ, interaction_text
 from curriscale.fit.report.verdict import level_verdict
 from curriscale.fit.runs import Grid
 
 
 def answer_sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
-    """Verdict, headline, loss curves, speedup and averaging (when there is one), what was compared.
+    """Verdict, headline, loss curves, speedup and the pick per size, averaging (when there is one),
+    what was compared.
 
     Args:
         grid: the loaded grid.
-        docs: the fits folder's JSON documents: `fits`, `comparison`, `critical_points`.
+        docs: the fits folder's JSON documents (`fits`, `comparison`, `critical_points`) and the
+            per-size `progression` (`fit.progression`).
         summary: the verdict's three lines (`verdict.summarise`).
     """
     comparison, critical = docs["comparison"], docs["critical_points"]
@@ -42,6 +45,7 @@ def answer_sections(grid: Grid, docs: dict, summary: str) -> list[dict]:
                 figures=[(answer_figures.speedup_vs_size(grid, comparison), HOW_TO_READ["speedup"])],
             )
         )
+        sections.append(progression_section(grid, docs["progression"]))
     if comparison.get("averaging"):
         sections.append(_averaging(grid, comparison))
     return [*sections, _compared(grid, docs["fits"])]
