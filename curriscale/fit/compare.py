@@ -144,7 +144,7 @@ def compare_grid(grid: Grid, baseline: str | None = None, n_boot: int = 1000, se
                 "effects": {},
             }
             for metric in metrics:
-                effect = _effect(
+                effect = mean_difference(
                     cur_runs[metric].to_numpy(float), base_runs[metric].to_numpy(float), rng, n_boot
                 )
                 if effect is not None:
@@ -261,7 +261,7 @@ def _ci(draws: np.ndarray) -> list[float | None]:
     return [float(v) for v in np.percentile(finite, [tail, 100 - tail])]
 
 
-def _effect(cur: np.ndarray, base: np.ndarray, rng: np.random.Generator, n_boot: int):
+def mean_difference(cur: np.ndarray, base: np.ndarray, rng: np.random.Generator, n_boot: int):
     """Mean difference cur - base with its bootstrap interval, or None if either arm lacks data."""
     cur, base = cur[np.isfinite(cur)], base[np.isfinite(base)]
     if cur.size == 0 or base.size == 0:

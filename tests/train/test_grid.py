@@ -9,6 +9,8 @@ from train_task import write_eval, write_task_manifest
 
 import curriscale.train.trainer as trainer_module
 from curriscale.errors import CurriscaleError
+from curriscale.fit.growth import compare_growth
+from curriscale.fit.runs import load_grid
 from curriscale.train.grid import plan_cells, run_grid
 from curriscale.train.model import GPTConfig
 
@@ -98,3 +100,8 @@ def test_growth_cells_run_after_their_first_stage_at_equal_compute(tmp_path):
     assert index["cell"].tolist() == ["s0-ladder-cosine-seed0", "s0+depth-ladder-cosine-seed0"]
     assert index["status"].tolist() == ["done", "done"]
     assert index["n_params"].iloc[1] > index["n_params"].iloc[0]
+    # The fitter sets the grown arm against the fresh one and shows the compute each spent.
+    [growth] = compare_growth(load_grid(tmp_path / "runs"), n_boot=10)
+    assert (growth["size"], growth["fresh"], growth["how"]) == ("s0+depth", "s0", "depth")
+    assert growth["flops"]["grown"] == pytest.approx(growth["flops"]["fresh"], rel=0.05)
+    assert growth["flops"]["fresh"] == pytest.approx(4e9, rel=0.05)
