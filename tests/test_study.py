@@ -91,3 +91,21 @@ def test_conclusion_follows_the_verdicts_and_results_are_a_pure_function_of_fits
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (out / "RESULTS.md").read_text() == before
+
+
+def test_growth_arms_are_set_against_fresh_at_equal_compute(study):
+    out, _ = study
+    growth = _json(out / "fits" / "growth.json")
+    arms = {arm["size"]: arm for arm in growth["arms"]}
+    # QUICK's growth grid: s0 grown by depth (nearest fresh: s1) and distilled into s1.
+    assert set(arms) == {"s0+depth", "s0+distill-s1"}
+    assert {arm["fresh"] for arm in arms.values()} == {"s1"}
+    for arm in arms.values():
+        # Budgets round to whole steps, and QUICK's is about 8 steps of s1: equal within one step.
+        assert arm["n_seeds"] == 2 and arm["flops"]["grown"] == pytest.approx(arm["flops"]["fresh"], rel=0.15)
+    section = (out / "RESULTS.md").read_text().split("## Start small and grow")[1].split("\n## ")[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| full-ladder | ")]
+    assert sorted(row[2] for row in rows) == ["s0+depth", "s0+distill-s1"]
+    for row in rows:
+        loss = arms[row[2]]["effects"]["eval_loss"]
+        assert row[7].startswith(f"{loss['diff']:+.3f} [{loss['ci'][0]:+.3f}, ")

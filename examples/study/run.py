@@ -44,20 +44,39 @@ QUICK = {
         "budget": {"tokens": 8192},
         "train": {"batch_size": 8, "seq_len": 128, "n_evals": 4, "threads": 1},
     },
+    # GROWTH.yaml's arms from s0 into s1, at s1's compute for 8,192 tokens.
+    "growth": {
+        "sizes": ["s1"],
+        "seeds": [0, 1],
+        "budget": {"flops": 3.7e9},
+        "growth": [
+            {"from": "s0", "grow": "depth", "at": 0.5},
+            {"from": "s0", "grow": "distill", "to": "s1", "at": 0.5, "temperature": 2.0, "weight": 0.5},
+        ],
+        "lr": {"s0": 1.0e-2, "s1": 8.0e-3},
+        "train": {"batch_size": 8, "seq_len": 128, "n_evals": 4, "threads": 1},
+    },  # fmt: skip
     "bootstrap": 40,
 }
-FULL = {"data": {"docs_per_level": 5000, "eval_per_level": 100}, "grid": {}, "bootstrap": 200}
+FULL = {"data": {"docs_per_level": 5000, "eval_per_level": 100}, "grid": {}, "growth": {}, "bootstrap": 200}
 
 
-def study_grid(template: Path, quick: bool) -> dict:
-    """The grid to run: the template with --quick's overrides."""
+def study_grid(template: Path, quick: bool, part: str = "grid") -> dict:
+    """The grid to run (`part`: "grid" or "growth"): the template with --quick's overrides."""
     grid = yaml.safe_load(template.read_text())
-    grid.update(copy.deepcopy((QUICK if quick else FULL)["grid"]))
+    grid.update(copy.deepcopy((QUICK if quick else FULL)[part]))
     return grid
 
 
-def run_study(out: Path, quick: bool = False, workers: int = 2, template: Path = HERE / "GRID.yaml") -> Path:
-    """Run every stage into `out`; returns the path of RESULTS.md."""
+def run_study(
+    out: Path,
+    quick: bool = False,
+    workers: int = 2,
+    template: Path = HERE / "GRID.yaml",
+    growth_template: Path | None = HERE / "GROWTH.yaml",
+) -> Path:
+    """Run every stage into `out` (the growth arms too, unless `growth_template` is None); returns
+    the path of RESULTS.md."""
     from study_results import averaged_comparison, write_progression, write_results
 
     from curriscale.builders.build import build_curriculum
@@ -71,6 +90,7 @@ def run_study(out: Path, quick: bool = False, workers: int = 2, template: Path =
 
     plan = QUICK if quick else FULL
     grid = study_grid(template, quick)
+    growth = study_grid(growth_template, quick, "growth") if growth_template else None
     budget = grid["budget"]["tokens"]
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -85,7 +105,7 @@ def run_study(out: Path, quick: bool = False, workers: int = 2, template: Path =
         scorers=["reading_age", "compression"],
         datatrove_logs=False,
     )
-    for name in grid["manifests"]:
+    for name in dict.fromkeys([*grid["manifests"], *(growth["manifests"] if growth else [])]):
         step(f"building the {name} curriculum (recipes/{name}.yaml)")
         recipe = load_recipe(HERE / "recipes" / f"{name}.yaml").with_overrides(budget_tokens=budget, seed=0)
         build_curriculum(out / "scored", recipe, out / "curricula" / name)
@@ -106,9 +126,26 @@ def run_study(out: Path, quick: bool = False, workers: int = 2, template: Path =
     step("writing the report and the per-size progression")
     write_report(out / "runs", out, fits=fits)
     write_progression(fits)
+    if growth:
+        run_growth(out, growth, workers, plan["bootstrap"], step)
     results = write_results(out)
     step(f"wrote {results}")
     return results
+
+
+def run_growth(out: Path, growth: dict, workers: int, bootstrap: int, step) -> None:
+    """Train the growth grid into OUT/growth and write fits/growth.json (grown against fresh)."""
+    from curriscale.fit.growth import compare_growth
+    from curriscale.fit.runs import load_grid
+    from curriscale.io import atomic_write_json, atomic_write_text
+    from curriscale.train.grid import run_grid
+
+    atomic_write_text(out / "growth.yaml", yaml.safe_dump(growth, sort_keys=False))
+    arms = len(growth["sizes"]) + len(growth["growth"])
+    step(f"training the growth arms: {arms} arms x {len(growth['seeds'])} seeds at equal compute")
+    run_grid(out / "growth.yaml", out / "growth", workers=workers)
+    arms = compare_growth(load_grid(out / "growth"), n_boot=bootstrap, seed=0)
+    atomic_write_json(out / "fits" / "growth.json", {"grid": growth, "arms": arms})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,9 @@ helpers feed them:
 - `write_progression`: `recommend`'s per-size table, with each curriculum's pacing speed read from
   its manifest, into fits/progression.json.
 
+The growth arms (GROWTH.yaml: grown or distilled against fresh at equal compute) come from
+fits/growth.json (`curriscale.fit.growth.compare_growth`).
+
 A cell "beats the static mix" when the 95% interval of its final eval-loss difference lies below 0;
 it "loses" when that interval lies above 0; otherwise the difference is not resolved. With 3 seeds
 per arm these intervals cover about 85% (see compare.py): read them as such.
@@ -86,12 +89,13 @@ def write_results(out: Path) -> Path:
     fits, comparison, critical = read("fits.json"), read("comparison.json"), read("critical_points.json")
     averaged = read("comparison_averaged.json") if (fits_dir / "comparison_averaged.json").is_file() else None
     progression = read("progression.json") if (fits_dir / "progression.json").is_file() else {}
-    text = render(plan, fits, comparison, averaged, critical, progression)
+    growth = read("growth.json") if (fits_dir / "growth.json").is_file() else None
+    text = render(plan, fits, comparison, averaged, critical, progression, growth)
     atomic_write_text(out / "RESULTS.md", text)
     return out / "RESULTS.md"
 
 
-def render(plan, fits, comparison, averaged, critical, progression) -> str:
+def render(plan, fits, comparison, averaged, critical, progression, growth=None) -> str:
     """RESULTS.md as text (pure: the same JSON gives the same bytes)."""
     grid = plan["grid"]
     ema = {t["name"] for t in grid["lr_schedules"] if isinstance(t, dict) and "ema_decay" in t}
@@ -135,6 +139,7 @@ def render(plan, fits, comparison, averaged, critical, progression) -> str:
     lines += ["", "## Curriculum progression per size (`recommend`)", "", *_progression(progression)]
     lines += ["", "## When each level is learned, and what each arm fed it", "", *_thresholds(critical)]
     lines += ["", *_consumption(comparison)]
+    lines += ["", "## Start small and grow, or train the large model fresh?", "", *_growth(growth)]
     lines += ["", "## Conclusion", "", *_conclusion(rows, plan)]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -428,6 +433,39 @@ def _conclusion(rows: list[dict], plan: dict) -> list[str]:
         lines.append(
             f"The largest speedup measured: {_name(best)} at {best['size']}, "
             f"{_fmt_ratio(best['speedup'], best['speedup_ci'])}."
+        )
+    return lines
+
+
+def _growth(growth: dict | None) -> list[str]:
+    """Each grown arm against the fresh size it ends nearest, at equal compute (fits/growth.json)."""
+    if not growth or not growth["arms"]:
+        return ["(no growth.json: the growth arms were not run)"]
+    grid = growth["grid"]
+    lines = [
+        f"GROWTH.yaml: a small model trains on the first half of the {', '.join(grid['manifests'])} curriculum, "
+        "then a larger model continues on the rest: grown from it (`depth`: a zero-initialised block after "
+        "each block) or trained fresh with a KL term to its logits (`distill`, the teacher's forward pass "
+        f"counted). Every arm spends the same FLOPs ({grid['budget']['flops']:.3g}; the table shows what each "
+        f"spent); {len(grid['seeds'])} seeds. Difference: grown minus fresh (negative loss: growing pays); "
+        "brackets: 95% bootstrap intervals over seeds.",
+        "",
+        "| curriculum | LR | grown arm | vs fresh | FLOPs grown / fresh | final eval loss grown | fresh "
+        "| loss diff [95%] | mean accuracy diff [95%] | verdict |",
+        "|---|---|---|---|---:|---:|---:|---|---|---|",
+    ]
+    for arm in growth["arms"]:
+        loss, accuracy = arm["effects"].get("eval_loss"), arm["effects"].get("mean_accuracy")
+        if loss is None:
+            continue
+        low, high = loss["ci"]
+        verdict = ("no interval" if low is None else "**growing pays**" if high < 0
+                   else "fresh is better" if low > 0 else "not resolved")  # fmt: skip
+        ratio = arm["flops"]["grown"] / arm["flops"]["fresh"]
+        lines.append(
+            f"| {arm['curriculum']} | {arm['lr_schedule']} | {arm['size']} | {arm['fresh']} | {ratio:.3f} "
+            f"| {loss['grown']:.3f} | {loss['fresh']:.3f} | {_fmt_diff(loss['diff'], loss['ci'])} "
+            f"| {_fmt_diff(accuracy['diff'], accuracy['ci']) if accuracy else '-'} | {verdict} |"
         )
     return lines
 
