@@ -65,6 +65,16 @@ TEMPORAL_HELP = (
     "Fit the temporal law per run on checkpoints up to this share of training and predict the final "
     "loss (0: skip)."
 )
+# The grid-fitting options `fit grid` and `report` share.
+GridRuns = Annotated[Path, typer.Argument(help="Grid folder with runs.parquet.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of every bootstrap.")]
+Baseline = Annotated[
+    str | None, typer.Option("--baseline", help="Static-mix curriculum name (default: static pacing).")
+]
+Annealing = Annotated[
+    bool, typer.Option("--annealing/--no-annealing", help="Fit the LR-annealing law per cell (slow).")
+]
+TemporalFraction = Annotated[float, typer.Option("--temporal-fraction", help=TEMPORAL_HELP)]
 
 
 def parse_columns(specs: list[str]) -> dict[str, str]:
@@ -207,21 +217,17 @@ def predict_command(
 
 @fit_app.command("grid")
 def grid_command(
-    runs: Annotated[Path, typer.Argument(help="Grid folder with runs.parquet.")],
+    runs: GridRuns,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Folder for fits.json, comparison.json, critical_points.json.")
     ],
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", help="Bootstrap resamples for every interval.")
     ] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of every bootstrap.")] = 0,
-    baseline: Annotated[
-        str | None, typer.Option("--baseline", help="Static-mix curriculum name (default: static pacing).")
-    ] = None,
-    annealing: Annotated[
-        bool, typer.Option("--annealing/--no-annealing", help="Fit the LR-annealing law per cell (slow).")
-    ] = True,
-    temporal_fraction: Annotated[float, typer.Option("--temporal-fraction", help=TEMPORAL_HELP)] = 0.5,
+    seed: Seed = 0,
+    baseline: Baseline = None,
+    annealing: Annealing = True,
+    temporal_fraction: TemporalFraction = 0.5,
 ) -> None:
     """Fit a training grid: scaling laws per curriculum, comparisons, critical points, temporal law.
 

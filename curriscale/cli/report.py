@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from curriscale.cli import console
-from curriscale.cli.fit import TEMPORAL_HELP
+from curriscale.cli.fit import Annealing, Baseline, GridRuns, Seed, TemporalFraction
 
 
 def report(
-    runs: Annotated[Path, typer.Argument(help="Grid folder with runs.parquet.")],
+    runs: GridRuns,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for report.html and summary.md.")],
     fits: Annotated[
         Path | None,
@@ -21,14 +21,10 @@ def report(
     bootstrap: Annotated[
         int, typer.Option("--bootstrap", help="Bootstrap resamples (when fitting now).")
     ] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of every bootstrap.")] = 0,
-    baseline: Annotated[
-        str | None, typer.Option("--baseline", help="Static-mix curriculum name (default: static pacing).")
-    ] = None,
-    annealing: Annotated[
-        bool, typer.Option("--annealing/--no-annealing", help="Fit the LR-annealing law per cell (slow).")
-    ] = True,
-    temporal_fraction: Annotated[float, typer.Option("--temporal-fraction", help=TEMPORAL_HELP)] = 0.5,
+    seed: Seed = 0,
+    baseline: Baseline = None,
+    annealing: Annealing = True,
+    temporal_fraction: TemporalFraction = 0.5,
 ) -> None:
     """Write a self-contained report.html (figures embedded) and summary.md for a training grid.
 

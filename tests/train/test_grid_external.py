@@ -202,19 +202,7 @@ def test_growth_needs_the_built_in_trainer(tmp_path):
         plan_cells(grid, tmp_path / "runs")
 
 
-def test_the_slurm_script_of_external_cells_shows_their_commands(tmp_path, monkeypatch):
-    # A stand-in for Slurm's sbatch, as in test_grid_resources: it records the submission.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sbatch = bin_dir / "sbatch"
-    sbatch.write_text(
-        "#!/bin/bash\n"
-        'n=$(( $(cat "$0.count" 2>/dev/null || echo 100) + 1 ))\n'
-        'echo $n > "$0.count"\n'
-        'echo "Submitted batch job $n"\n'
-    )
-    sbatch.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+def test_the_slurm_script_of_external_cells_shows_their_commands(tmp_path, fake_sbatch):
     grid = fake_grid(tmp_path, resources={"cpus": 4})
 
     index = run_grid(grid, tmp_path / "runs", executor="slurm", partition="cpu", time="1:00:00").to_pandas()

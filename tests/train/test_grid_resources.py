@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import dill
 import pytest
 from test_grid import write_grid
@@ -100,21 +98,7 @@ def test_local_gpu_cells_run_one_per_gpu_set_and_fail_at_once_without_gpus(tmp_p
     assert not (tmp_path / "runs" / "cells").exists()  # nothing started
 
 
-def test_slurm_sbatch_scripts_reserve_each_groups_gpus_and_chain_the_groups(tmp_path, monkeypatch):
-    # A stand-in for Slurm's sbatch (none here): datatrove writes its script and submits it as it
-    # would on a cluster; this records the submission and answers with a job id.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sbatch = bin_dir / "sbatch"
-    sbatch.write_text(
-        "#!/bin/bash\n"
-        'n=$(( $(cat "$0.count" 2>/dev/null || echo 100) + 1 ))\n'
-        'echo $n > "$0.count"\n'
-        'echo "$n ${*:1:$#-1}" >> "$0.calls"\n'
-        'echo "Submitted batch job $n"\n'
-    )
-    sbatch.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+def test_slurm_sbatch_scripts_reserve_each_groups_gpus_and_chain_the_groups(tmp_path, fake_sbatch):
     grid = write_grid(
         tmp_path, train=UNTHREADED, resources={"gpus": 1, "cpus": 4, "sizes": {"s1": {"gpus": 2, "cpus": 8}}}
     )
@@ -131,7 +115,7 @@ def test_slurm_sbatch_scripts_reserve_each_groups_gpus_and_chain_the_groups(tmp_
     assert "#SBATCH --partition=gpu" in two and "#SBATCH --job-name=curriscale-" in "\n".join(two)
     assert any(line.startswith("srun ") and "launch_pickled_pipeline" in line for line in two)
     assert "#SBATCH --gpus=1" in scripts["stage0-gpus1-cpus4"].read_text().splitlines()
-    calls = (bin_dir / "sbatch.calls").read_text().splitlines()
+    calls = fake_sbatch.with_suffix(".calls").read_text().splitlines()
     first_job = calls[0].split()[0]
     assert any(f"--dependency=afterok:{first_job}" in call for call in calls[2:])  # the second group waits
 
