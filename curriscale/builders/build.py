@@ -46,7 +46,7 @@ from curriscale.builders.tier_pass import (
     plan_groups,
     write_group,
 )
-from curriscale.builders.tiers import assign_tiers
+from curriscale.builders.tiers import TierAssignment, assign_tiers
 from curriscale.curricula.manifest import MANIFEST_NAME, Manifest, write_manifest
 from curriscale.curricula.pacing import consumption, divergence_from_static, materialise_schedule
 from curriscale.curricula.recipe import Recipe
@@ -213,15 +213,7 @@ def _build(
 ) -> Manifest:
     """`build_curriculum` while holding the lock of `out`: the two passes, the manifest, the swap."""
     inputs.rows()  # fails early, naming any input that is not Parquet
-    key_table = _read_difficulty_columns(inputs, recipe)
-    labels = key_table.column(recipe.tiers.column) if recipe.tiers.column else None
-    if recipe.difficulty is None:  # a pure categorical ladder: difficulty is the rung
-        assignment = assign_tiers(recipe.tiers, np.zeros(key_table.num_rows), labels)
-        difficulty = np.where(assignment.tier >= 0, assignment.tier, np.nan).astype(np.float64)
-    else:
-        difficulty = compute_difficulty(key_table, recipe)
-        assignment = assign_tiers(recipe.tiers, difficulty, labels)
-    del key_table, labels
+    difficulty, assignment = _assign(inputs, recipe)
     n_tiers = len(assignment.bounds)
 
     partial = _prepare_output(out)
@@ -231,26 +223,8 @@ def _build(
     np.save(work / "tier.npy", assignment.tier)
     del difficulty
     scoring_parts, reasons = _copy_scoring_rejects(inputs, partial)
-    schema, groups = _output_schema(inputs), plan_groups(_input_files(inputs))
-    if workers > 1 and len(groups) > 1:
-        from datatrove.executor import LocalPipelineExecutor
-
-        step = WriteTiers(str(partial), groups, schema, n_tiers, assignment.reason)
-        LocalPipelineExecutor(
-            [step], tasks=len(groups), workers=min(workers, len(groups)), logging_dir=str(work / "logs")
-        ).run()
-        missing = [g for g in range(len(groups)) if not (work / f"group-{g:05d}.json").is_file()]
-        if missing:
-            raise CurriscaleError(f"{out}: tier tasks {missing} failed; see {work / 'logs'}")
-        summaries = [json.loads((work / f"group-{g:05d}.json").read_text()) for g in range(len(groups))]
-        if progress:
-            progress(sum(f.rows for group in groups for f in group))
-    else:
-        summaries, done = [], 0
-        for g, group in enumerate(groups):
-            report = (lambda rows, base=done: progress(base + rows)) if progress else None
-            summaries.append(write_group(partial, g, group, schema, work, n_tiers, assignment.reason, report))
-            done += sum(f.rows for f in group)
+    schema = _output_schema(inputs)
+    summaries = _write_tiers(inputs, partial, schema, n_tiers, assignment.reason, workers, progress)
     shutil.rmtree(work)
 
     documents = [sum(s["tiers"][i]["rows"] for s in summaries) for i in range(n_tiers)]
@@ -275,6 +249,71 @@ def _build(
         }
         for i in range(n_tiers)
     ]
+    rejected = {
+        "documents": sum(f["rows"] for f in rejected_files),
+        "reasons": dict(sorted(reasons.items())),
+        "files": rejected_files,
+    }
+    data = _manifest_data(inputs, recipe, schema, tiers, tokens, rejected)
+    write_manifest(partial, data)
+    replace_folder(partial, out)
+    return Manifest(root=out.resolve(), data=data)
+
+
+def _assign(inputs: ScoredInput, recipe: Recipe) -> tuple[np.ndarray, TierAssignment]:
+    """First pass: every document's difficulty (NaN where it has none) and tier, from the key columns."""
+    key_table = _read_difficulty_columns(inputs, recipe)
+    labels = key_table.column(recipe.tiers.column) if recipe.tiers.column else None
+    if recipe.difficulty is None:  # a pure categorical ladder: difficulty is the rung
+        assignment = assign_tiers(recipe.tiers, np.zeros(key_table.num_rows), labels)
+        difficulty = np.where(assignment.tier >= 0, assignment.tier, np.nan).astype(np.float64)
+        return difficulty, assignment
+    difficulty = compute_difficulty(key_table, recipe)
+    return difficulty, assign_tiers(recipe.tiers, difficulty, labels)
+
+
+def _write_tiers(
+    inputs: ScoredInput,
+    partial: Path,
+    schema: pa.Schema,
+    n_tiers: int,
+    reason: str,
+    workers: int,
+    progress: Callable[[int], None] | None,
+) -> list[dict]:
+    """Second pass: each group of input files written into tier parts (datatrove tasks when
+    `workers` > 1), reading the tiers the first pass saved in the work folder; one summary a group."""
+    work, groups = partial / WORK_DIR, plan_groups(_input_files(inputs))
+    if workers > 1 and len(groups) > 1:
+        from datatrove.executor import LocalPipelineExecutor
+
+        step = WriteTiers(str(partial), groups, schema, n_tiers, reason)
+        LocalPipelineExecutor(
+            [step], tasks=len(groups), workers=min(workers, len(groups)), logging_dir=str(work / "logs")
+        ).run()
+        missing = [g for g in range(len(groups)) if not (work / f"group-{g:05d}.json").is_file()]
+        if missing:
+            raise CurriscaleError(f"{partial}: tier tasks {missing} failed; see {work / 'logs'}")
+        if progress:
+            progress(sum(f.rows for group in groups for f in group))
+        return [json.loads((work / f"group-{g:05d}.json").read_text()) for g in range(len(groups))]
+    summaries, done = [], 0
+    for g, group in enumerate(groups):
+        report = (lambda rows, base=done: progress(base + rows)) if progress else None
+        summaries.append(write_group(partial, g, group, schema, work, n_tiers, reason, report))
+        done += sum(f.rows for f in group)
+    return summaries
+
+
+def _manifest_data(
+    inputs: ScoredInput,
+    recipe: Recipe,
+    schema: pa.Schema,
+    tiers: list[dict],
+    tokens: np.ndarray,
+    rejected: dict,
+) -> dict:
+    """The manifest document (DESIGN.md's contract; schema in curricula/manifest.schema.json)."""
     schedule = materialise_schedule(recipe.pacing, tokens, recipe.total)
     if recipe.difficulty is None:
         difficulty_meta = {
@@ -284,7 +323,7 @@ def _build(
         }
     else:
         difficulty_meta = {"columns": recipe.difficulty, "normalise": recipe.normalise}
-    data = {
+    return {
         "format": "curriscale.manifest",
         "version": 1,
         "name": recipe.name,
@@ -298,11 +337,7 @@ def _build(
         "lr_schedule": recipe.lr_schedule,
         "consumption": consumption(schedule, tokens, recipe.budget_tokens),
         "divergence_from_static": divergence_from_static(schedule, tokens),
-        "rejected": {
-            "documents": sum(f["rows"] for f in rejected_files),
-            "reasons": dict(sorted(reasons.items())),
-            "files": rejected_files,
-        },
+        "rejected": rejected,
         "inputs": [
             {
                 "path": _relative(inputs, f),
@@ -315,6 +350,3 @@ def _build(
         "recipe": recipe.to_dict(),
         "recipe_hash": recipe.hash(),
     }
-    write_manifest(partial, data)
-    replace_folder(partial, out)
-    return Manifest(root=out.resolve(), data=data)
