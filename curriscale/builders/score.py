@@ -148,25 +148,7 @@ def score_corpus(
     With `workers > 1` datatrove starts worker processes with forkserver: call this from under
     `if __name__ == "__main__":` in a script.
     """
-    for option, value in {
-        "tasks": tasks,
-        "workers": workers,
-        "batch_size": batch_size,
-        "max_chars": max_chars,
-    }.items():
-        if value < 1:
-            raise CurriscaleError(f"{option} must be at least 1, got {value}")
-    if txt_split not in TXT_SPLITS:
-        raise CurriscaleError(f"unknown txt_split {txt_split!r} (choose from {', '.join(TXT_SPLITS)})")
-    if executor not in EXECUTORS:
-        raise CurriscaleError(f"unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
-    if dry_run and executor != "slurm":
-        raise CurriscaleError("--dry-run applies to the slurm executor only")
-    if executor == "ray":
-        try:
-            import ray  # noqa: F401  (only checking that it is there)
-        except ImportError as error:
-            raise CurriscaleError("the ray executor needs Ray: pip install curriscale[ray]") from error
+    _check_options(tasks, workers, batch_size, max_chars, txt_split, executor, dry_run)
     out = Path(out_dir)
     logs = Path(logging_dir) if logging_dir else out / "logs"
     scorer_objects = resolve_scorers(scorers)
@@ -201,6 +183,31 @@ def score_corpus(
         finally:
             logger.enable("datatrove")
         return finalize_scoring(out, logs)
+
+
+def _check_options(
+    tasks: int, workers: int, batch_size: int, max_chars: int, txt_split: str, executor: str, dry_run: bool
+) -> None:
+    """Refuse a bad option of `score_corpus` before anything is read or written."""
+    for option, value in {
+        "tasks": tasks,
+        "workers": workers,
+        "batch_size": batch_size,
+        "max_chars": max_chars,
+    }.items():
+        if value < 1:
+            raise CurriscaleError(f"{option} must be at least 1, got {value}")
+    if txt_split not in TXT_SPLITS:
+        raise CurriscaleError(f"unknown txt_split {txt_split!r} (choose from {', '.join(TXT_SPLITS)})")
+    if executor not in EXECUTORS:
+        raise CurriscaleError(f"unknown executor {executor!r} (choose from {', '.join(EXECUTORS)})")
+    if dry_run and executor != "slurm":
+        raise CurriscaleError("--dry-run applies to the slurm executor only")
+    if executor == "ray":
+        try:
+            import ray  # noqa: F401  (only checking that it is there)
+        except ImportError as error:
+            raise CurriscaleError("the ray executor needs Ray: pip install curriscale[ray]") from error
 
 
 def _is_complete(logs: Path, rank: int) -> bool:
