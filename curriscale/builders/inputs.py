@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +85,28 @@ def file_stem(path: Path) -> str:
     return path.stem
 
 
+# A JSONL line longer than this is not parsed: the reader sets it aside in rejected/ with its first
+# KEPT_PREFIX_BYTES, reading past the rest in chunks, so memory stays bounded whatever its length.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+KEPT_PREFIX_BYTES = 1000
+_SKIP_CHUNK = 1 << 20
+
+
+def bounded_lines(handle) -> Iterator[tuple[bytes, int]]:
+    """Each line of a binary file as `(line, its length in bytes)`; a line longer than
+    MAX_LINE_BYTES comes as its first KEPT_PREFIX_BYTES only (so `len(line) < length`)."""
+    while line := handle.readline(MAX_LINE_BYTES + 1):
+        if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+            yield line, len(line)
+            continue
+        length = len(line)
+        while rest := handle.readline(_SKIP_CHUNK):
+            length += len(rest)
+            if rest.endswith(b"\n"):
+                break
+        yield line[:KEPT_PREFIX_BYTES], length
+
+
 def _scan_jsonl(path: Path, cut_bytes: int) -> tuple[str, int, list[tuple[int, int]]]:
     """SHA-256, line count, and where read units start: `(byte offset, line number)` pairs.
 
@@ -112,7 +135,9 @@ def _check_jsonl_text_field(path: Path, text_field: str) -> None:
     """Fail early when the first JSON record of a file has no `text_field` (likely a wrong option)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
+        for number, (line, length) in enumerate(bounded_lines(handle), start=1):
+            if length > len(line):
+                return  # too long to parse: the reader sets it aside with its line number
             if not line.strip():
                 continue
             try:

@@ -26,7 +26,13 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.readers.base import BaseReader
 from loguru import logger
 
-from curriscale.builders.inputs import ReadUnit, load_saved_dataset, units_for_task
+from curriscale.builders.inputs import (
+    MAX_LINE_BYTES,
+    ReadUnit,
+    bounded_lines,
+    load_saved_dataset,
+    units_for_task,
+)
 from curriscale.pool_worker import leave_ctrl_c_to_parent
 
 INTERNAL = "__curriscale__"  # metadata key for the pipeline's own bookkeeping (source, rejection)
@@ -59,29 +65,36 @@ def record_to_document(
     return _document(text, doc_id, metadata, unit, source, reject)
 
 
-def _lines(unit: ReadUnit) -> Iterator[bytes]:
-    """The raw lines of a JSONL unit: its byte range of a plain file, or a whole gzip file."""
+def _lines(unit: ReadUnit) -> Iterator[tuple[bytes, int]]:
+    """The raw lines of a JSONL unit (its byte range of a plain file, or a whole gzip file) as
+    `bounded_lines` gives them: `(line, length)`, an over-long line cut to its first bytes."""
     if unit.path.lower().endswith(".gz"):
         with gzip.open(unit.path, "rb") as handle:
-            yield from handle
+            yield from bounded_lines(handle)
         return
     with open(unit.path, "rb") as handle:
         handle.seek(unit.start)
         position = unit.start
-        for raw in handle:
+        for raw, length in bounded_lines(handle):
             if unit.stop is not None and position >= unit.stop:
                 return
-            position += len(raw)
-            yield raw
+            position += length
+            yield raw, length
 
 
 def read_jsonl(unit: ReadUnit, text_field: str, id_field: str) -> Iterator[Document]:
-    """Every non-blank line of a JSONL unit as a Document, malformed ones rejected."""
-    for number, raw in enumerate(_lines(unit), start=unit.part or 1):
+    """Every non-blank line of a JSONL unit as a Document, malformed and over-long ones rejected."""
+    for number, (raw, length) in enumerate(_lines(unit), start=unit.part or 1):
         if not raw.strip():
             continue
         source = f"{unit.path}:{number}"
         fallback_id = f"{unit.stem}-{number}"
+        if length > len(raw):
+            text = raw.decode("utf-8", errors="replace")
+            reason = (f"line of {length:,} bytes is longer than the {MAX_LINE_BYTES >> 20} MiB limit: "
+                      f"not parsed (its first {len(raw):,} bytes are kept)")  # fmt: skip
+            yield _document(text, fallback_id, {}, unit, source, reason)
+            continue
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:

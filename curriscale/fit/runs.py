@@ -30,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from curriscale.errors import CurriscaleError
+from curriscale.run_format import check_run_format
 
 INDEX_COLUMNS = ("run_dir", "size", "curriculum", "lr_schedule", "seed", "non_embedding_params")
 METRIC_COLUMNS = ("step", "tokens", "eval_loss")
@@ -191,6 +192,7 @@ def _read_run(run_path: Path) -> tuple[dict, pd.DataFrame]:
         raise CurriscaleError(f"{run_path}: config.json not found") from None
     except json.JSONDecodeError as error:
         raise CurriscaleError(f"{run_path / 'config.json'}: malformed JSON: {error}") from None
+    check_run_format(config, run_path / "config.json")
     metrics_path = run_path / "metrics.parquet"
     if not metrics_path.is_file():
         raise CurriscaleError(f"{run_path}: metrics.parquet not found")

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from curriscale.io import atomic_write_json
+from curriscale.run_format import run_marker
 from curriscale.train import device as devices
 from curriscale.train.evaluate import EvalSet
 from curriscale.train.records import write_lr_table
@@ -27,6 +28,7 @@ def write_run_header(run: Run) -> None:
     atomic_write_json(
         run_dir / "config.json",
         {
+            **run_marker(),
             **config.to_dict(),
             "request": run.request,
             "lr_schedule_source": run.lr_source,

@@ -16,6 +16,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from curriscale.errors import CurriscaleError
+from curriscale.run_format import check_run_format
 from curriscale.train.checkpoint import checkpoint_dir, load_state, load_weights
 from curriscale.train.config import PATH_FIELDS, TrainConfig, config_differences
 from curriscale.train.growth import grow_model
@@ -56,6 +57,7 @@ def adopt_source_run(config: TrainConfig) -> dict:
     if not (source / "config.json").is_file() or checkpoint_dir(source) is None:
         raise CurriscaleError(f"--init-from {source}: not a run directory with config.json and a checkpoint")
     source_config = json.loads((source / "config.json").read_text())
+    check_run_format(source_config, source / "config.json")
     adopt_plan(config, source, source_config)
     return source_config
 
@@ -109,6 +111,7 @@ def check_rerun(run_dir: Path, requested: dict) -> None:
         stored = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise CurriscaleError(f"{path}: unreadable ({error}); use another --out") from error
+    check_run_format(stored, path)
     changed = config_differences(_stored_request(stored, requested), requested)
     if changed:
         raise CurriscaleError(

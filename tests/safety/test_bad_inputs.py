@@ -135,6 +135,31 @@ def _checkpoint_of_another_shape(tmp: Path) -> None:
     (tmp / "run/done.json").unlink()
 
 
+def _gigabyte_line(tmp: Path) -> None:
+    """Good records around one 1 GiB line (sparse on disk: its text is NUL bytes, so nothing parses it)."""
+    with open(tmp / "in.jsonl", "wb") as handle:
+        handle.write(_jsonl(GOOD[:3]) + b'{"id": "huge", "text": "')
+        handle.seek(1 << 30, 1)
+        handle.write(b'"}\n' + _jsonl(GOOD[3:]))
+
+
+def _run_of_a_later_version(tmp: Path) -> None:
+    """A finished run, reopened (no done.json), whose config.json says a later run-folder version."""
+    write_curriculum(tmp / "cur", [10, 8], [[1.0, 0.0], [0.5, 0.5]])
+    assert curriscale(*TRAIN, cwd=tmp).returncode == 0
+    config = json.loads((tmp / "run/config.json").read_text())
+    (tmp / "run/config.json").write_text(json.dumps({**config, "version": 2}))
+    (tmp / "run/done.json").unlink()
+
+
+def line_set_aside(out: Path) -> dict[str, int]:
+    """The over-long line is in rejected/ by its line number, with only its first bytes kept."""
+    rejected = pq.read_table(out / "rejected").to_pylist()
+    [huge] = [r for r in rejected if r["id"] == "in-4"]
+    assert len(huge["text"]) <= 1000 and huge["text"].startswith('{"id": "huge"')
+    return score_accounts(out)
+
+
 def score_accounts(out: Path) -> dict[str, int]:
     """The rejection reasons of a scoring run, after checking that every document is accounted for."""
     stats = json.loads((out / "score_stats.json").read_text())
@@ -193,6 +218,9 @@ CASES = {
         _write("in.jsonl", _jsonl([*GOOD, {"id": "big", "text": "The dog ran far. " * 1_250_000}])),
         SCORE, 0, None, everything_scored,
     ),
+    "a 1 GB line": Case(
+        _gigabyte_line, SCORE, 0, r"line of 1,073,741,8\d\d bytes is longer than the 64 MiB limit", line_set_aside
+    ),
     "truncated .gz": Case(
         _write("in.jsonl.gz", _gz[: len(_gz) // 2]),
         ("score", "in.jsonl.gz", "--out", "out"), 2, r"in\.jsonl\.gz: cannot read .*end-of-stream",
@@ -225,6 +253,9 @@ CASES = {
     ),
     "checkpoint from another model shape": Case(
         _checkpoint_of_another_shape, TRAIN, 2, r"run/checkpoint/model\.safetensors: damaged or not this model's weights",
+    ),
+    "run folder of a later version": Case(
+        _run_of_a_later_version, TRAIN, 2, r"run/config\.json: a run folder of format version 2; this curriscale reads version 1"
     ),
     "manifest that is not JSON": Case(
         _write_in("cur", "manifest.json", b"{ not json"), TRAIN, 2, r"cur/manifest\.json: cannot read manifest"
