@@ -49,6 +49,7 @@ the teacher's forward pass counts in the equal-compute plan.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,9 @@ class Cell:
     external: ExternalRun | None = None  # a command template runs it instead of the built-in trainer
 
 
+BUDGET_RULES = ("tokens", "flops", "tokens_per_param")
+
+
 def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
     """Parse and check a grid file; paths stay as written (resolved by `plan_cells`)."""
     path = Path(grid_yaml)
@@ -105,11 +109,32 @@ def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
     names = [lr_treatment(entry, f"{path}: lr_schedules[{i}]")[0] for i, entry in enumerate(schedules or [])]
     if len(set(names)) < len(names):
         raise CurriscaleError(f"{path}: 'lr_schedules' names a schedule twice ({names})")
-    if len(grid["budget"]) != 1 or next(iter(grid["budget"])) not in ("tokens", "flops", "tokens_per_param"):
+    budget = grid["budget"]
+    if not isinstance(budget, dict) or len(budget) != 1 or next(iter(budget)) not in BUDGET_RULES:
         raise CurriscaleError(
             f"{path}: 'budget' is one of {{tokens: N}}, {{flops: F}}, {{tokens_per_param: R}}"
         )
+    rule, amount = next(iter(budget.items()))
+    grid["budget"] = {rule: _positive_number(amount, f"{path}: budget.{rule}")}
     return grid
+
+
+def _positive_number(value: Any, where: str) -> float | int:
+    """A budget amount as a number. YAML 1.1 (PyYAML) reads `4.78e12` (no sign in the exponent) as
+    text, so a string that Python reads as a number is taken as that number."""
+    if isinstance(value, str):
+        try:
+            value = float(value.replace("_", ""))
+        except ValueError:
+            raise CurriscaleError(f"{where}: must be a number, got {value!r}") from None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise CurriscaleError(f"{where}: must be a positive number, got {value!r}")
+    return value
 
 
 def grid_tokenizer(grid: dict, base: Path, out_dir: Path) -> Path:
