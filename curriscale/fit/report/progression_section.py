@@ -10,6 +10,7 @@ the pacing speed (warmup fraction) and the reason in words.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 
 from curriscale.fit.report import canvas
 from curriscale.fit.report.cells import Table, fmt, with_ci
@@ -49,12 +50,13 @@ def progression_figure(grid: Grid, entries: list[dict]) -> bytes:
     """The best arm's speedup against size, filled where it is the pick, labelled with the pick."""
     fig, axes = canvas.figure(1, 1, panel=(5.6, 3.0), left=0.9, right=0.2)
     ax = axes[0][0]
-    values = [1.0]
+    values, best_arms = [1.0], {}
     for entry in entries:
         n, speedup = entry["non_embedding_params"], entry["speedup"]
         if speedup is None or not np.isfinite(speedup) or speedup <= 0:
             continue
         best = entry["best_arm"]["curriculum"]
+        best_arms[best] = canvas.colour(grid, best)
         low, high = (v if v is not None else speedup for v in entry["speedup_ci"])
         colour = canvas.colour(grid, best)
         face = "white" if entry["no_curriculum"] else colour
@@ -72,6 +74,16 @@ def progression_figure(grid: Grid, entries: list[dict]) -> bytes:
     ax.set_xlabel("non-embedding params")
     ax.set_ylabel("best arm's speedup (x)")
     canvas.log_axes(ax, "xy")
+    handles = [
+        Line2D([], [], color=c, marker="o", linestyle="", label=f"best arm: {name}")
+        for name, c in best_arms.items()
+    ]
+    handles.append(
+        Line2D(
+            [], [], color="grey", marker="o", markerfacecolor="white", linestyle="", label="static mix kept"
+        )
+    )
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
     return canvas.png(fig)
 
 
