@@ -207,6 +207,24 @@ def test_every_figure_is_sharp_and_has_a_how_to_read_line(report):
     assert len(captions) == len(figures) and all(c.startswith("How to read this: ") for c in captions)
 
 
+def test_a_long_legend_wraps_inside_the_figure(tmp_path):
+    # Six arms with long names: one legend row ran past both edges of the figure.
+    names = {
+        f"{n}-curriculum-with-a-long-name": kind for n, kind in (("static", "static"), ("ladder", "linear"))
+    }
+    runs = write_grid(tmp_path / "runs", sizes=SIZES, seeds=(0,), steps=20, curricula=names,
+                      lr_schedules=("cosine", "constant", "wsd"))  # fmt: skip
+    fig = answer_figures.headline_figure(load_grid(runs), {"levels": [], "critical_sizes": []})
+    fig.canvas.draw()
+    legend, panels = (
+        fig.legends[0].get_window_extent(),
+        [ax.get_window_extent() for ax in fig.axes if ax.get_visible()],
+    )
+    assert len(fig.legends[0].get_texts()) == 7 and fig.legends[0]._ncols < 7  # wrapped
+    assert 0 <= legend.x0 and legend.x1 <= fig.bbox.width and legend.y1 <= fig.bbox.height
+    assert all(legend.y0 >= panel.y1 for panel in panels)  # above the panels, not over them
+
+
 def test_headline_marks_chance_threshold_and_critical_sizes(report):
     root, _, _ = report
     grid = load_grid(root / "runs")

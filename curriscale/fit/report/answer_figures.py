@@ -93,7 +93,7 @@ def headline_figure(grid: Grid, critical: dict) -> Figure | None:
         handles.append(Line2D([], [], color="grey", linestyle=":", label="threshold"))
     if drawn["critical"]:
         handles.append(Line2D([], [], color="black", marker="v", linestyle="", label="critical size"))
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, fontsize=9)
+    canvas.top_legend(fig, handles)
     return fig
 
 
@@ -149,7 +149,7 @@ def loss_curves(grid: Grid) -> bytes:
     handles = canvas.arm_handles(grid, [(name, None) for name in sorted(grid.runs["curriculum"].unique())])
     if grid.runs.groupby(["curriculum", "lr_schedule", "non_embedding_params"]).size().max() > 1:
         handles.append(canvas.band_patch("grey", "seed range"))  # the band only exists with several seeds
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False, fontsize=9)
+    canvas.top_legend(fig, handles)
     return canvas.png(fig)
 
 

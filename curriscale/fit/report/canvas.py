@@ -79,6 +79,21 @@ def panel_grid(count: int, cols: int, **layout: float | tuple[float, float]) -> 
     return fig, flat[:count]
 
 
+def top_legend(fig: Figure, handles: list, fontsize: float = 9) -> None:
+    """A legend across the top of `fig` in as many rows as its width needs (one row clipped long
+    labels at both edges); the figure grows taller to make room, its panels keep their size."""
+    width, height = fig.get_size_inches()
+    top, bottom = (1 - fig.subplotpars.top) * height, fig.subplotpars.bottom * height
+    # An entry's width in inches: its text at ~0.55 em per character, plus the handle and padding.
+    entry = max(len(h.get_label()) for h in handles) * fontsize * 0.55 / 72 + 0.6
+    ncol = max(1, min(len(handles), int(width // entry)))
+    need = 0.15 + 0.24 * math.ceil(len(handles) / ncol)
+    if need > top:
+        fig.set_size_inches(width, height + need - top)
+        fig.subplots_adjust(top=1 - need / (height + need - top), bottom=bottom / (height + need - top))
+    fig.legend(handles=handles, loc="upper center", ncol=ncol, frameon=False, fontsize=fontsize)
+
+
 def png(fig: Figure) -> bytes:
     """The figure as PNG bytes, rendered at `SCALE` times its shown size."""
     buffer = io.BytesIO()
