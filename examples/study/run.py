@@ -155,13 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="grid cells trained at once (1 thread each)")
     parser.add_argument("--grid", type=Path, default=HERE / "GRID.yaml", help="the grid template")
     parser.add_argument("--results-only", action="store_true", help="rewrite RESULTS.md from OUT/fits")
+    parser.add_argument("--no-growth", action="store_true", help="leave out the growth arms (GROWTH.yaml)")
     args = parser.parse_args(argv)
     if args.results_only:
         from study_results import write_results
 
         print(write_results(args.out))
         return 0
-    run_study(args.out, quick=args.quick, workers=args.workers, template=args.grid)
+    growth = None if args.no_growth else HERE / "GROWTH.yaml"
+    run_study(args.out, quick=args.quick, workers=args.workers, template=args.grid, growth_template=growth)
     return 0
 
 

@@ -446,7 +446,7 @@ def _growth(growth: dict | None) -> list[str]:
         f"GROWTH.yaml: a small model trains on the first half of the {', '.join(grid['manifests'])} curriculum, "
         "then a larger model continues on the rest: grown from it (`depth`: a zero-initialised block after "
         "each block) or trained fresh with a KL term to its logits (`distill`, the teacher's forward pass "
-        f"counted). Every arm spends the same FLOPs ({grid['budget']['flops']:.3g}; the table shows what each "
+        f"counted). Every arm spends the same FLOPs ({float(grid['budget']['flops']):.3g}; the table shows what each "
         f"spent); {len(grid['seeds'])} seeds. Difference: grown minus fresh (negative loss: growing pays); "
         "brackets: 95% bootstrap intervals over seeds.",
         "",
