@@ -120,3 +120,7 @@ def test_provenance_leaves_out_the_device_and_records_the_resolved_dtype(tiny_lm
         monkeypatch.setattr(model_difficulty, "_cpu_has_native_bf16", lambda native=native: native)
         scorer = ModelDifficulty(model=str(tiny_lm), device="cpu")  # the default dtype is auto
         assert scorer.provenance()["params"]["dtype"] == resolved
+        # The batch size, when not given, follows the resolved dtype and is recorded as used.
+        assert scorer.provenance()["params"]["batch_tokens"] == (4096 if native else 2048)
+    given = ModelDifficulty(model=str(tiny_lm), device="cpu", dtype="bfloat16", batch_tokens=512)
+    assert given.provenance()["params"]["batch_tokens"] == 512
