@@ -80,4 +80,4 @@ def compare_growth(grid: Grid, n_boot: int = 1000, seed: int = 0) -> list[dict]:
 def _spent(grid: Grid) -> pd.DataFrame:
     """Each run's FLOPs and tokens at its last logged row (the `flops` column the trainer counts)."""
     last = grid.curves.sort_values("step").groupby("run").last()
-    return last[[c for c in ("flops", "tokens") if c in last]].reindex(columns=["flops", "tokens"])
+    return last.reindex(columns=["flops", "tokens"])  # NaN for a column no run logged

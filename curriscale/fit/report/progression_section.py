@@ -56,9 +56,8 @@ def progression_figure(grid: Grid, entries: list[dict]) -> bytes:
         if speedup is None or not np.isfinite(speedup) or speedup <= 0:
             continue
         best = entry["best_arm"]["curriculum"]
-        best_arms[best] = canvas.colour(grid, best)
+        colour = best_arms[best] = canvas.colour(grid, best)
         low, high = (v if v is not None else speedup for v in entry["speedup_ci"])
-        colour = canvas.colour(grid, best)
         face = "white" if entry["no_curriculum"] else colour
         # A bootstrap percentile interval need not contain the point estimate: clip the bars at it.
         error = [[max(speedup - low, 0.0)], [max(high - speedup, 0.0)]]
