@@ -2,13 +2,15 @@
 
     python examples/study/run.py --out study-out            # the full study (see README.md for its cost)
     python examples/study/run.py --out study-quick --quick  # the same pipeline, tiny (about a minute)
+    python examples/study/run.py --out graded-out --corpus graded  # the second corpus (GRADED.yaml)
 
 Stages, each through the package's public functions, each resuming when rerun into the same folder:
 
-1. generate the synthetic task spectrum (six levels; train, eval and ood splits) into OUT/data;
+1. generate the synthetic task spectrum (six levels; train, eval and ood splits) into OUT/data, or
+   with `--corpus graded` split OneStopEnglish's human-graded articles (three levels; graded.py);
 2. score it (reading age and compression ratio, recorded in every tier for analysis);
-3. build one curriculum per `manifests` entry of GRID.yaml from recipes/<name>.yaml (tiers are the
-   spectrum's levels, so difficulty is known, not estimated);
+3. build one curriculum per `manifests` entry of the grid from recipes/<name>.yaml (recipes/graded/
+   for the graded corpus; tiers are the levels, so difficulty is known, not estimated);
 4. write OUT/grid.yaml (GRID.yaml, with --quick's overrides) and run the grid into OUT/runs;
 5. fit it (`fit_grid`) into OUT/fits, and compare the curricula on the averaged weights for the
    LR treatments that keep an average (OUT/fits/comparison_averaged.json, the same comparison code
@@ -59,12 +61,27 @@ QUICK = {
     "bootstrap": 40,
 }
 FULL = {"data": {"docs_per_level": 5000, "eval_per_level": 100}, "grid": {}, "growth": {}, "bootstrap": 200}
+# The second corpus (`--corpus graded`): real text graded by teachers; no growth arms.
+GRADED_QUICK = {
+    "data": {"eval_articles": 10, "paragraphs_per_level": 10},
+    "grid": QUICK["grid"] | {"sizes": ["s0", "s1"]},
+    "bootstrap": 40,
+}
+GRADED_FULL = {"data": {"eval_articles": 29, "paragraphs_per_level": 100}, "grid": {}, "bootstrap": 200}
+CORPORA = HERE.parents[2] / "shared" / "corpora"
 
 
-def study_grid(template: Path, quick: bool, part: str = "grid") -> dict:
-    """The grid to run (`part`: "grid" or "growth"): the template with --quick's overrides."""
+def study_plan(corpus: str, quick: bool) -> dict:
+    """The data, grid overrides and bootstrap size of one corpus, full or --quick."""
+    if corpus == "graded":
+        return GRADED_QUICK if quick else GRADED_FULL
+    return QUICK if quick else FULL
+
+
+def study_grid(template: Path, plan: dict, part: str = "grid") -> dict:
+    """The grid to run (`part`: "grid" or "growth"): the template with the plan's overrides."""
     grid = yaml.safe_load(template.read_text())
-    grid.update(copy.deepcopy((QUICK if quick else FULL)[part]))
+    grid.update(copy.deepcopy(plan[part]))
     return grid
 
 
@@ -74,30 +91,40 @@ def run_study(
     workers: int = 2,
     template: Path = HERE / "GRID.yaml",
     growth_template: Path | None = HERE / "GROWTH.yaml",
+    corpus: str = "spectrum",
+    corpora: Path = CORPORA,
 ) -> Path:
     """Run every stage into `out` (the growth arms too, unless `growth_template` is None); returns
-    the path of RESULTS.md."""
+    the path of RESULTS.md. `corpus` is "spectrum" (synthetic) or "graded" (OneStopEnglish from
+    `corpora`)."""
+    from graded import LEVELS, write_graded
     from study_results import averaged_comparison, write_progression, write_results
 
     from curriscale.builders.build import build_curriculum
     from curriscale.builders.score import score_corpus
     from curriscale.curricula.recipe import load_recipe
-    from curriscale.curricula.spectrum import SpectrumConfig, write_spectrum
+    from curriscale.curricula.spectrum import TASKS, SpectrumConfig, write_spectrum
     from curriscale.fit.grid_fit import fit_grid
     from curriscale.fit.report import write_report
     from curriscale.io import atomic_write_json, atomic_write_text
     from curriscale.train.grid import run_grid
 
-    plan = QUICK if quick else FULL
-    grid = study_grid(template, quick)
-    growth = study_grid(growth_template, quick, "growth") if growth_template else None
+    plan = study_plan(corpus, quick)
+    grid = study_grid(template, plan)
+    growth = study_grid(growth_template, plan, "growth") if growth_template else None
     budget = grid["budget"]["tokens"]
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     step = lambda what: print(f"[{time.monotonic() - started:7.1f}s] {what}", flush=True)  # noqa: E731
 
-    step("generating the synthetic task spectrum")
-    write_spectrum(out / "data", SpectrumConfig(seed=0, **plan["data"]))
+    if corpus == "graded":
+        step(f"splitting OneStopEnglish (from {corpora}) by article")
+        data = write_graded(corpora, out / "data", **plan["data"])
+        levels, recipes = LEVELS, HERE / "recipes" / "graded"
+    else:
+        step("generating the synthetic task spectrum")
+        write_spectrum(out / "data", SpectrumConfig(seed=0, **plan["data"]))
+        data, levels, recipes = {"corpus": "spectrum", **plan["data"]}, TASKS, HERE / "recipes"
     step("scoring: reading age and compression ratio")
     score_corpus(
         [out / "data" / "train.jsonl"],
@@ -106,11 +133,11 @@ def run_study(
         datatrove_logs=False,
     )
     for name in dict.fromkeys([*grid["manifests"], *(growth["manifests"] if growth else [])]):
-        step(f"building the {name} curriculum (recipes/{name}.yaml)")
-        recipe = load_recipe(HERE / "recipes" / f"{name}.yaml").with_overrides(budget_tokens=budget, seed=0)
+        step(f"building the {name} curriculum ({recipes.relative_to(HERE)}/{name}.yaml)")
+        recipe = load_recipe(recipes / f"{name}.yaml").with_overrides(budget_tokens=budget, seed=0)
         build_curriculum(out / "scored", recipe, out / "curricula" / name)
     atomic_write_text(out / "grid.yaml", yaml.safe_dump(grid, sort_keys=False))
-    atomic_write_json(out / "study_plan.json", {"quick": quick, "data": plan["data"], "grid": grid,
+    atomic_write_json(out / "study_plan.json", {"quick": quick, "data": data, "levels": levels, "grid": grid,
                                                  "bootstrap": plan["bootstrap"]})  # fmt: skip
 
     n_cells = len(grid["sizes"]) * len(grid["manifests"]) * len(grid["lr_schedules"]) * len(grid["seeds"])
@@ -153,7 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output folder (rerun to resume)")
     parser.add_argument("--quick", action="store_true", help="a tiny run of the same pipeline")
     parser.add_argument("--workers", type=int, default=2, help="grid cells trained at once (1 thread each)")
-    parser.add_argument("--grid", type=Path, default=HERE / "GRID.yaml", help="the grid template")
+    parser.add_argument(
+        "--corpus",
+        choices=["spectrum", "graded"],
+        default="spectrum",
+        help="spectrum: synthetic task levels (GRID.yaml); graded: OneStopEnglish (GRADED.yaml)",
+    )
+    parser.add_argument(
+        "--corpora", type=Path, default=CORPORA, help="where onestopenglish/ and cefr_sp_wikiauto/ are"
+    )
+    parser.add_argument("--grid", type=Path, help="the grid template (default: by corpus)")
     parser.add_argument("--results-only", action="store_true", help="rewrite RESULTS.md from OUT/fits")
     parser.add_argument("--no-growth", action="store_true", help="leave out the growth arms (GROWTH.yaml)")
     args = parser.parse_args(argv)
@@ -162,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(write_results(args.out))
         return 0
-    growth = None if args.no_growth else HERE / "GROWTH.yaml"
-    run_study(args.out, quick=args.quick, workers=args.workers, template=args.grid, growth_template=growth)
+    graded = args.corpus == "graded"
+    template = args.grid or HERE / ("GRADED.yaml" if graded else "GRID.yaml")
+    growth = None if args.no_growth or graded else HERE / "GROWTH.yaml"
+    run_study(args.out, args.quick, args.workers, template, growth, args.corpus, args.corpora)
     return 0
 
 

@@ -30,6 +30,7 @@ from curriscale.curricula.spectrum import TASKS
 from curriscale.io import atomic_write_json, atomic_write_text
 
 AVERAGED = "ema_"
+NUMBERS = {3: "three", 6: "six"}
 
 
 def averaged_comparison(runs_dir: Path, n_boot: int, seed: int) -> dict | None:
@@ -98,6 +99,8 @@ def write_results(out: Path) -> Path:
 def render(plan, fits, comparison, averaged, critical, progression, growth=None) -> str:
     """RESULTS.md as text (pure: the same JSON gives the same bytes)."""
     grid = plan["grid"]
+    # Level number -> name (the spectrum's tasks, or the graded corpus's reading levels).
+    names = {int(level): name for level, name in plan.get("levels", TASKS).items()}
     ema = {t["name"] for t in grid["lr_schedules"] if isinstance(t, dict) and "ema_decay" in t}
     rows = _rows(comparison, averaged, ema)
     lines = [
@@ -109,7 +112,7 @@ def render(plan, fits, comparison, averaged, critical, progression, growth=None)
         "",
         "## What ran",
         "",
-        *_setup(plan, fits),
+        *_setup(plan, fits, names),
         "",
         "## Speedup and final-loss difference per cell",
         "",
@@ -133,12 +136,18 @@ def render(plan, fits, comparison, averaged, critical, progression, growth=None)
         "",
         "## Which levels each curriculum changes, and at which sizes",
         "",
-        *_levels(comparison, averaged, ema),
+        *_levels(comparison, averaged, ema, names),
     ]
+    lines += ["", "## On text unlike the training text (ood)", "", *_ood(rows)]
     lines += ["", "## Does the effect grow or shrink with size?", "", *_trends(rows)]
     lines += ["", "## Curriculum progression per size (`recommend`)", "", *_progression(progression)]
-    lines += ["", "## When each level is learned, and what each arm fed it", "", *_thresholds(critical)]
-    lines += ["", *_consumption(comparison)]
+    lines += [
+        "",
+        "## When each level is learned, and what each arm fed it",
+        "",
+        *_thresholds(critical, names),
+    ]
+    lines += ["", *_consumption(comparison, names)]
     lines += ["", "## Start small and grow, or train the large model fresh?", "", *_growth(growth)]
     lines += ["", "## Conclusion", "", *_conclusion(rows, plan)]
     return "\n".join(lines).rstrip() + "\n"
@@ -153,6 +162,7 @@ def _rows(comparison: dict, averaged: dict | None, ema: set[str]) -> list[dict]:
             if weights == "averaged" and cell["lr_schedule"] not in ema:
                 continue
             loss = cell["effects"].get("eval_loss", {})
+            ood = cell["effects"].get("ood_eval_loss", {})
             row = {
                 "curriculum": cell["curriculum"],
                 "lr_schedule": cell["lr_schedule"],
@@ -163,6 +173,8 @@ def _rows(comparison: dict, averaged: dict | None, ema: set[str]) -> list[dict]:
                 "speedup_ci": cell.get("speedup_ci") or [None, None],
                 "diff": loss.get("diff"),
                 "diff_ci": loss.get("ci") or [None, None],
+                "ood": ood.get("diff"),
+                "ood_ci": ood.get("ci") or [None, None],
                 "n_seeds": cell["n_seeds"],
             }
             row["verdict"] = _verdict(row)
@@ -190,7 +202,7 @@ def _kept(rows: list[dict]) -> list[dict]:
     ]
 
 
-def _setup(plan: dict, fits: dict) -> list[str]:
+def _setup(plan: dict, fits: dict, names: dict[int, str]) -> list[str]:
     grid = plan["grid"]
     treatments = []
     for t in grid["lr_schedules"]:
@@ -204,13 +216,10 @@ def _setup(plan: dict, fits: dict) -> list[str]:
     curricula = []
     for name, entry in fits["curricula"].items():
         curricula.append(f"`{name}` ({entry.get('pacing_kind')})")
-    data = plan["data"]
     budget = ", ".join(f"{k} {v:,}" for k, v in grid["budget"].items())
     return [
-        f"- Data: the synthetic task spectrum, {data['docs_per_level']:,} training documents per level "
-        f"(levels {', '.join(f'{k} {v}' for k, v in TASKS.items())}), {data['eval_per_level']} eval and "
-        "ood documents per level.",
-        f"- Curricula (tiers = the six levels): {', '.join(curricula)}; baseline `{fits['baseline']}`.",
+        f"- Data: {_data(plan['data'], names)}",
+        f"- Curricula (tiers = the {NUMBERS.get(len(names), len(names))} levels): {', '.join(curricula)}; baseline `{fits['baseline']}`.",
         f"- LR treatments: {', '.join(treatments)}.",
         f"- Sizes: {', '.join(grid['sizes'])} ({', '.join(f'{n:,}' for n in fits['sizes'])} non-embedding "
         f"parameters); seeds {grid['seeds']}; budget per cell: {budget} (every arm of a size gets the "
@@ -219,6 +228,23 @@ def _setup(plan: dict, fits: dict) -> list[str]:
         f"- Cells: {len(grid['sizes']) * len(grid['manifests']) * len(grid['lr_schedules']) * len(grid['seeds'])}; "
         f"finished runs left out: {len(fits.get('skipped_runs') or {})}.",
     ]
+
+
+def _data(data: dict, names: dict[int, str]) -> str:
+    levels = ", ".join(f"{k} {v}" for k, v in names.items())
+    if data.get("corpus") == "onestopenglish":
+        return (
+            f"OneStopEnglish, articles rewritten by teachers at three reading levels ({levels}): "
+            f"{data['train_documents']:,} training documents ({data['train_articles']} articles x their "
+            f"levels; {data['flagged_left_out']} versions flagged as another article's text left out), "
+            f"eval on {data['eval_paragraphs']} paragraphs of {data['eval_articles']} held-out articles "
+            f"(split by article, seed {data['seed']}), ood on {data['ood_sentences']} CEFR-SP sentences "
+            "graded A1..C2 by teachers (levels 0..5)."
+        )
+    return (
+        f"the synthetic task spectrum, {data['docs_per_level']:,} training documents per level "
+        f"(levels {levels}), {data['eval_per_level']} eval and ood documents per level."
+    )
 
 
 def _wins(rows: list[dict]) -> list[str]:
@@ -247,7 +273,7 @@ def _name(row: dict) -> str:
     return f"`{row['curriculum']}` under `{row['lr_schedule']}`{weights}"
 
 
-def _levels(comparison: dict, averaged: dict | None, ema: set[str]) -> list[str]:
+def _levels(comparison: dict, averaged: dict | None, ema: set[str], names: dict[int, str]) -> list[str]:
     """Per-level accuracy (above chance) and eval-loss differences whose interval excludes 0."""
     lines = []
     sources = [(comparison, lambda c: c["lr_schedule"] not in ema or averaged is None, "")]
@@ -265,7 +291,7 @@ def _levels(comparison: dict, averaged: dict | None, ema: set[str]) -> list[str]
                     continue
                 what = "accuracy" if metric.startswith("accuracy") else "eval loss"
                 found.setdefault((cell["curriculum"], cell["lr_schedule"] + label), []).append(
-                    f"level {level} ({TASKS.get(level, '?')}) {what} {_fmt_diff(effect['diff'], ci)} at {cell['size']}"
+                    f"level {level} ({names.get(level, '?')}) {what} {_fmt_diff(effect['diff'], ci)} at {cell['size']}"
                 )
     if not found:
         return ["No per-level accuracy (above chance) or per-level eval loss differs from the static mix "
@@ -274,6 +300,23 @@ def _levels(comparison: dict, averaged: dict | None, ema: set[str]) -> list[str]
         lines.append(f"- `{name}` under `{lr}`: " + "; ".join(effects) + ".")
     lines.append("")
     lines.append("Accuracies count only where one arm is clearly above chance (compare.py's `at_chance`).")
+    return lines
+
+
+def _ood(rows: list[dict]) -> list[str]:
+    """Final eval-loss difference on the ood set, per judged cell (averaged weights where kept)."""
+    kept = [r for r in _kept(rows) if r["ood"] is not None]
+    if not kept:
+        return ["(no ood set in this grid)"]
+    lines = [
+        "Curriculum minus static mix in final eval loss on the ood set (negative: the curriculum "
+        "generalises better), with its 95% interval.",
+        "",
+        "| curriculum | LR treatment | weights | size | ood loss diff [95%] |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {r['curriculum']} | {r['lr_schedule']} | {r['weights']} | {r['size']} "
+              f"| {_fmt_diff(r['ood'], r['ood_ci'])} |" for r in kept]  # fmt: skip
     return lines
 
 
@@ -343,15 +386,18 @@ def _progression(progression: dict) -> list[str]:
     return lines
 
 
-def _thresholds(critical: dict) -> list[str]:
+def _thresholds(critical: dict, names: dict[int, str]) -> list[str]:
     """Tokens at which each level's accuracy crosses its threshold, per arm and size (seed means)."""
     rows = critical.get("threshold_steps") or []
     learned = [lv for lv in critical.get("levels", []) if not lv.get("at_chance")]
+    if not rows and not critical.get("levels"):
+        return ["The eval set has no questions (plain text), so no level has an accuracy threshold to cross; "
+                "what each level learned is its eval loss, below."]  # fmt: skip
     if not rows:
         return ["No level rose clearly above chance in any run, so no level has a threshold to cross."]
-    names = ", ".join(f"{lv['level']} ({TASKS.get(lv['level'], '?')})" for lv in learned)
+    learned_names = ", ".join(f"{lv['level']} ({names.get(lv['level'], '?')})" for lv in learned)
     lines = [
-        f"Levels learned above chance: {names}. "
+        f"Levels learned above chance: {learned_names}. "
         "Tokens (thousands) at which the seed-mean accuracy crossed halfway between chance and the best "
         "accuracy; `-` where no seed crossed.",
         "",
@@ -377,33 +423,38 @@ def _size_key(size: str) -> tuple:
     return (len(size), size)
 
 
-def _consumption(comparison: dict) -> list[str]:
-    """Documents drawn per level against final accuracy per level, at the largest size (seed means)."""
+def _consumption(comparison: dict, names: dict[int, str]) -> list[str]:
+    """Documents drawn per level against what was learned of it at the largest size (seed means):
+    final accuracy where the eval set has questions, else final eval loss on the level's text."""
     cells = comparison.get("cells") or []
     if not cells:
         return []
     largest = max(c["non_embedding_params"] for c in cells)
+    questions = any(metric.startswith("accuracy_level_") for c in cells for metric in c["effects"])
+    metric, what, digits = (
+        ("accuracy_level_", "accuracy", 2) if questions else ("eval_loss_level_", "eval loss", 3)
+    )
     lines = [
         "Tier consumption against level learned, at the largest size: documents drawn from each level "
-        "and final accuracy on it (seed means; curriculum / static mix).",
+        f"and final {what} on it (seed means; curriculum / static mix).",
         "",
-        "| curriculum | LR | level | documents drawn | final accuracy |",
+        f"| curriculum | LR | level | documents drawn | final {what} |",
         "|---|---|---|---|---|",
     ]
     for cell in sorted(cells, key=lambda c: (c["curriculum"], c["lr_schedule"])):
         if cell["non_embedding_params"] != largest:
             continue
-        for level in sorted(TASKS):
+        for level in sorted(names):
             docs = cell["effects"].get(f"documents_tier_{level}")
-            acc = cell["effects"].get(f"accuracy_level_{level}")
-            if docs is None and acc is None:
+            end = cell["effects"].get(f"{metric}{level}")
+            if docs is None and end is None:
                 continue
             drawn = f"{docs['curriculum']:,.0f} / {docs['baseline']:,.0f}" if docs else "-"
-            learned = f"{acc['curriculum']:.2f} / {acc['baseline']:.2f}" if acc else "-"
-            if acc and acc.get("at_chance"):
+            learned = f"{end['curriculum']:.{digits}f} / {end['baseline']:.{digits}f}" if end else "-"
+            if end and end.get("at_chance"):
                 learned += " (at chance)"
             lines.append(
-                f"| {cell['curriculum']} | {cell['lr_schedule']} | {level} ({TASKS[level]}) | {drawn} | {learned} |"
+                f"| {cell['curriculum']} | {cell['lr_schedule']} | {level} ({names[level]}) | {drawn} | {learned} |"
             )
     return lines
 
