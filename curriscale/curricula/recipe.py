@@ -35,6 +35,7 @@ import yaml
 
 from curriscale.curricula.pacing import Pacing
 from curriscale.errors import CurriscaleError
+from curriscale.yaml12 import load_yaml
 
 TOP_LEVEL = ("name", "difficulty", "tiers", "pacing", "budget", "lr_schedule", "seed", "description")
 # The LR schedules a recipe can pair with its pacing (`curriscale.train.schedules` runs them) and
@@ -208,6 +209,9 @@ def _check_lr_param(key: str, value: Any, where: str) -> None:
 
 
 def _positive_int(value: Any, where: str) -> int:
+    """`value` as an int >= 1; a whole float counts (`5e6` tokens is how budgets are written)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise CurriscaleError(f"{where}: must be an integer >= 1, got {value!r}")
     return value
@@ -332,7 +336,7 @@ def load_recipe(name_or_path: str | os.PathLike) -> Recipe:
             f"{name_or_path}: no such recipe file or preset (presets: {', '.join(sorted(presets))})"
         )
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as error:
         raise CurriscaleError(f"{source}: not valid YAML: {error}") from None
     return Recipe.from_dict(data, source=source)

@@ -66,6 +66,7 @@ from curriscale.train.growth import GrowthPlan
 from curriscale.train.model import GPTConfig
 from curriscale.train.schedules import manifest_lr_schedule
 from curriscale.train.tokenizer import BYTE_ALPHABET, load_tokenizer, save_tokenizer, tokenizer_from_spec
+from curriscale.yaml12 import load_yaml
 
 
 @dataclass
@@ -91,7 +92,7 @@ def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
     """Parse and check a grid file; paths stay as written (resolved by `plan_cells`)."""
     path = Path(grid_yaml)
     try:
-        grid = yaml.safe_load(path.read_text())
+        grid = load_yaml(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise CurriscaleError(f"{path}: cannot read grid file: {error}") from error
     if not isinstance(grid, dict):
@@ -120,13 +121,7 @@ def load_grid(grid_yaml: str | Path) -> dict[str, Any]:
 
 
 def _positive_number(value: Any, where: str) -> float | int:
-    """A budget amount as a number. YAML 1.1 (PyYAML) reads `4.78e12` (no sign in the exponent) as
-    text, so a string that Python reads as a number is taken as that number."""
-    if isinstance(value, str):
-        try:
-            value = float(value.replace("_", ""))
-        except ValueError:
-            raise CurriscaleError(f"{where}: must be a number, got {value!r}") from None
+    """A budget amount, checked: a finite number above 0 (`4.78e12` is one: see `yaml12`)."""
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))

@@ -80,6 +80,21 @@ def test_load_from_yaml_file(tmp_path):
         load_recipe(tmp_path / "absent.yaml")
 
 
+def test_yaml_values_read_as_written_today(tmp_path):
+    # YAML 1.1 (PyYAML alone) would read 5e6 and 1e-1 as text and `no` / `on` as booleans.
+    path = tmp_path / "langs.yaml"
+    path.write_text(
+        "name: langs\ntiers: {column: lang, order: [en, no, on]}\npacing: {kind: static}\n"
+        "budget: {tokens: 5e6}\nlr_schedule: {kind: wsd, params: {decay_fraction: 1e-1}}\n"
+    )
+    recipe = load_recipe(path)
+    assert recipe.tiers.order == ["en", "no", "on"] and recipe.budget == {"tokens": 5_000_000}
+    assert recipe.lr_schedule["params"] == {"decay_fraction": 0.1}
+    path.write_text(path.read_text().replace("5e6", "2.5"))
+    with pytest.raises(CurriscaleError, match="langs.yaml: budget.tokens: must be an integer >= 1, got 2.5"):
+        load_recipe(path)
+
+
 def broken(path: str, value) -> dict:
     """VALID with the field at dotted `path` replaced (or removed when value is ...)."""
     data = copy.deepcopy(VALID)

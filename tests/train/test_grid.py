@@ -45,23 +45,28 @@ def test_budget_rules_and_per_size_lr(tmp_path):
     assert {c.config.budget_flops for c in flops} == {1e9}
 
 
-def test_a_budget_written_as_yaml_reads_text_is_a_number(tmp_path):
-    # PyYAML reads 4.78e12 (no sign in the exponent) as the string '4.78e12'.
-    grid = write_grid(tmp_path, growth=[{"from": "s0", "grow": "depth", "at": 0.5}])
-    grid.write_text(grid.read_text().replace("budget:\n  tokens: 3072", "budget: {flops: 4.0e9}"))
-    assert yaml.safe_load(grid.read_text())["budget"] == {"flops": "4.0e9"}
+def test_numbers_read_as_yaml_1_2_in_budget_and_lr(tmp_path):
+    # PyYAML alone (YAML 1.1) reads 4e9 and 1e-2 (no dot) as text; the grid
+    # reader uses curriscale.yaml12, which reads them as numbers.
+    grid = write_grid(tmp_path, growth=[{"from": "s0", "grow": "depth", "at": 0.5}], lr="LR")
+    text = grid.read_text().replace("budget:\n  tokens: 3072", "budget: {flops: 4e9}")
+    grid.write_text(text.replace("lr: LR", "lr: {s0: 1e-2, s1: 8e-3}"))
+    assert yaml.safe_load(grid.read_text())["budget"] == {"flops": "4e9"}
+    assert yaml.safe_load(grid.read_text())["lr"]["s0"] == "1e-2"
     cells = plan_cells(grid, tmp_path / "runs")
     by_name = {c.name: c.config for c in cells}
     assert by_name["s0-ladder-cosine-seed0"].budget_flops == 4e9
+    assert by_name["s0-ladder-cosine-seed0"].lr == 1e-2
     assert by_name["s0-depth-ladder-cosine-seed0-stage1"].budget_tokens > 0  # planned from the number
     for text, message in (
-        ("abc", "must be a number, got 'abc'"),
+        ("abc", "must be a positive number, got 'abc'"),
         ("-5", "must be a positive number, got -5"),
+        (".nan", "must be a positive number, got nan"),
     ):
-        grid.write_text(grid.read_text().replace("budget: {flops: 4.0e9}", f"budget: {{flops: {text}}}"))
+        grid.write_text(grid.read_text().replace("budget: {flops: 4e9}", f"budget: {{flops: {text}}}"))
         with pytest.raises(CurriscaleError, match=f"GRID.yaml: budget.flops: {message}"):
             plan_cells(grid, tmp_path / "runs")
-        grid.write_text(grid.read_text().replace(f"budget: {{flops: {text}}}", "budget: {flops: 4.0e9}"))
+        grid.write_text(grid.read_text().replace(f"budget: {{flops: {text}}}", "budget: {flops: 4e9}"))
 
 
 def test_bad_grid_names_the_file_and_key(tmp_path):
