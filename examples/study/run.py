@@ -11,7 +11,7 @@ Stages, each through the package's public functions, each resuming when rerun in
 2. score it (reading age and compression ratio, recorded in every tier for analysis);
 3. build one curriculum per `manifests` entry of the grid from recipes/<name>.yaml (recipes/graded/
    for the graded corpus; tiers are the levels, so difficulty is known, not estimated);
-4. write OUT/grid.yaml (GRID.yaml, with --quick's overrides) and run the grid into OUT/runs;
+4. write OUT/grid.yaml (the grid template, with --quick's overrides) and run the grid into OUT/runs;
 5. fit it (`fit_grid`) into OUT/fits, and compare the curricula on the averaged weights for the
    LR treatments that keep an average (OUT/fits/comparison_averaged.json, the same comparison code
    run on the `ema_` metrics);
@@ -80,7 +80,9 @@ def study_plan(corpus: str, quick: bool) -> dict:
 
 def study_grid(template: Path, plan: dict, part: str = "grid") -> dict:
     """The grid to run (`part`: "grid" or "growth"): the template with the plan's overrides."""
-    grid = yaml.safe_load(template.read_text())
+    from curriscale.yaml12 import load_yaml
+
+    grid = load_yaml(template.read_text())
     grid.update(copy.deepcopy(plan[part]))
     return grid
 
@@ -97,13 +99,11 @@ def run_study(
     """Run every stage into `out` (the growth arms too, unless `growth_template` is None); returns
     the path of RESULTS.md. `corpus` is "spectrum" (synthetic) or "graded" (OneStopEnglish from
     `corpora`)."""
-    from graded import LEVELS, write_graded
     from study_results import averaged_comparison, write_progression, write_results
 
     from curriscale.builders.build import build_curriculum
     from curriscale.builders.score import score_corpus
     from curriscale.curricula.recipe import load_recipe
-    from curriscale.curricula.spectrum import TASKS, SpectrumConfig, write_spectrum
     from curriscale.fit.grid_fit import fit_grid
     from curriscale.fit.report import write_report
     from curriscale.io import atomic_write_json, atomic_write_text
@@ -117,14 +117,7 @@ def run_study(
     started = time.monotonic()
     step = lambda what: print(f"[{time.monotonic() - started:7.1f}s] {what}", flush=True)  # noqa: E731
 
-    if corpus == "graded":
-        step(f"splitting OneStopEnglish (from {corpora}) by article")
-        data = write_graded(corpora, out / "data", **plan["data"])
-        levels, recipes = LEVELS, HERE / "recipes" / "graded"
-    else:
-        step("generating the synthetic task spectrum")
-        write_spectrum(out / "data", SpectrumConfig(seed=0, **plan["data"]))
-        data, levels, recipes = {"corpus": "spectrum", **plan["data"]}, TASKS, HERE / "recipes"
+    data, levels, recipes = write_data(out / "data", corpus, plan["data"], corpora, step)
     step("scoring: reading age and compression ratio")
     score_corpus(
         [out / "data" / "train.jsonl"],
@@ -158,6 +151,21 @@ def run_study(
     results = write_results(out)
     step(f"wrote {results}")
     return results
+
+
+def write_data(folder: Path, corpus: str, options: dict, corpora: Path, step) -> tuple[dict, dict, Path]:
+    """Write the corpus's train/eval/ood JSONL into `folder`; returns (what was written, for the plan;
+    level number -> name; the folder of its recipes)."""
+    from graded import LEVELS, write_graded
+
+    from curriscale.curricula.spectrum import TASKS, SpectrumConfig, write_spectrum
+
+    if corpus == "graded":
+        step(f"splitting OneStopEnglish (from {corpora}) by article")
+        return write_graded(corpora, folder, **options), LEVELS, HERE / "recipes" / "graded"
+    step("generating the synthetic task spectrum")
+    write_spectrum(folder, SpectrumConfig(seed=0, **options))
+    return {"corpus": "spectrum", **options}, TASKS, HERE / "recipes"
 
 
 def run_growth(out: Path, growth: dict, workers: int, bootstrap: int, step) -> None:
@@ -199,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         print(write_results(args.out))
         return 0
     graded = args.corpus == "graded"
+    missing = [name for name in ("onestopenglish", "cefr_sp_wikiauto") if not (args.corpora / name).is_dir()]
+    if graded and missing:
+        parser.error(f"--corpus graded needs {', '.join(missing)} in {args.corpora} (see --corpora)")
     template = args.grid or HERE / ("GRADED.yaml" if graded else "GRID.yaml")
     growth = None if args.no_growth or graded else HERE / "GROWTH.yaml"
     run_study(args.out, args.quick, args.workers, template, growth, args.corpus, args.corpora)
