@@ -40,10 +40,21 @@ Yaml12Loader.yaml_implicit_resolvers = {
 Yaml12Loader.add_implicit_resolver(INT_TAG, _INT, list("-+0123456789"))
 Yaml12Loader.add_implicit_resolver(FLOAT_TAG, _FLOAT, list("-+0123456789."))
 Yaml12Loader.add_implicit_resolver(BOOL_TAG, _BOOL, list("tTfF"))
-Yaml12Loader.add_constructor(
-    INT_TAG,
-    lambda loader, node: int(loader.construct_scalar(node).replace("_", ""), 0 if "x" in node.value else 10),
-)
+
+
+def _construct_int(loader: Yaml12Loader, node: yaml.ScalarNode) -> int:
+    """Decimal or hex digits (with `_` separators) as an int; an explicit `!!int` tag on other text
+    is a YAML error naming the line, like any other."""
+    text = loader.construct_scalar(node).replace("_", "")
+    try:
+        return int(text, 16) if text.lower().startswith(("0x", "-0x", "+0x")) else int(text)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"not an integer: {node.value!r}", node.start_mark
+        ) from None
+
+
+Yaml12Loader.add_constructor(INT_TAG, _construct_int)
 
 
 def load_yaml(text: str) -> Any:

@@ -25,6 +25,8 @@ def test_everything_else_reads_as_pyyaml_safe_load():
     assert load_yaml(text) == yaml.safe_load(text)
 
 
-def test_python_objects_are_refused():
+def test_python_objects_and_bad_tagged_ints_are_yaml_errors():
     with pytest.raises(yaml.YAMLError):
         load_yaml("!!python/object/apply:os.system ['true']")
+    with pytest.raises(yaml.YAMLError, match="not an integer: 'abc'"):
+        load_yaml("a: 1\nb: !!int abc\n")
