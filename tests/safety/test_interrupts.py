@@ -72,20 +72,24 @@ def test_score_with_two_workers(tmp_path):
     words = "the cat sat on a mat while dogs ran far away from home under bright skies".split()
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text(
-        "".join(json.dumps({"text": " ".join(rng.choices(words, k=150))}) + "\n" for _ in range(3000))
+        "".join(json.dumps({"text": " ".join(rng.choices(words, k=150))}) + "\n" for _ in range(12000))
     )
     out = tmp_path / "scored"
     args = ("score", corpus, "--out", out, "--tasks", "2", "--workers", "2")
-    # Once both tasks report progress, both workers are scoring: the interrupt reaches them mid-work.
-    line = the_line(
-        interrupt_when(lambda: len(list((out / "logs" / "counts").glob("*.progress"))) == 2, *args)
-    )
+    counts = out / "logs" / "counts"
+    # Once a task reports progress and none has finished (a finished task writes its counts JSON),
+    # the workers are mid-work. Waiting for both tasks' progress at once raced under load: a task
+    # removes its progress file when it finishes, and the second may start only then (measured:
+    # both files coexist for ~0.6 s of a 5 s run with 3,000 documents; 12,000 give the first
+    # task ~1.5 s of work after its first report).
+    scoring = lambda: any(counts.glob("*.progress")) and not any(counts.glob("*.json"))  # noqa: E731
+    line = the_line(interrupt_when(scoring, *args))
     assert f"0 of 2 scoring tasks finished and are kept in {out}" in line
     assert not (out / "score_stats.json").exists()
 
     again = rerun(*args)
     assert again.returncode == 0, again.stderr
-    assert json.loads((out / "score_stats.json").read_text())["scored"] == 3000
+    assert json.loads((out / "score_stats.json").read_text())["scored"] == 12000
 
 
 def test_train_keeps_its_checkpoint(tmp_path):
